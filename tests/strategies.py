@@ -1,0 +1,117 @@
+"""Hypothesis strategies shared by the nnlib test suites.
+
+Shapes are kept small (gradient checks cost two forward passes per element) and arrays are
+float64 in a moderate range, optionally pushed away from the kinks of ReLU-like functions so
+that finite differences are meaningful.
+
+Typical use::
+
+    from tests.strategies import FAST, arrays, matrix_shapes
+
+    @FAST
+    @given(data=st.data(), shape=matrix_shapes())
+    def test_something(data, shape):
+        X = data.draw(arrays(shape, away_from=(0.0,)))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+__all__ = [
+    "FAST",
+    "arrays",
+    "batch_sizes",
+    "feature_sizes",
+    "labels",
+    "matrix_shapes",
+    "seeds",
+    "shapes",
+]
+
+FAST = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+"""Settings for property tests that run gradient checks: no deadline, no size health checks.
+The number of examples comes from the profile loaded in ``conftest.py`` (25, or 50 on CI)."""
+
+batch_sizes = st.integers(min_value=1, max_value=6)
+"""Batch sizes ``N``, including 1 (the edge case where sums and means coincide)."""
+
+feature_sizes = st.integers(min_value=1, max_value=5)
+"""Feature counts ``D``/``H``/``C``, independent of each other so shapes are non-square."""
+
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+"""Seeds for ``np.random.default_rng``."""
+
+
+def matrix_shapes(
+    min_rows: int = 1, max_rows: int = 6, min_cols: int = 1, max_cols: int = 5
+) -> st.SearchStrategy[tuple[int, int]]:
+    """Shapes ``(N, D)`` of a batch of feature vectors."""
+    return st.tuples(
+        st.integers(min_value=min_rows, max_value=max_rows),
+        st.integers(min_value=min_cols, max_value=max_cols),
+    )
+
+
+def shapes(
+    min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 4
+) -> st.SearchStrategy[tuple[int, ...]]:
+    """Array shapes of any rank in ``[min_dims, max_dims]`` (elementwise functions)."""
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
+
+
+def _push_away(x: np.ndarray, points: Sequence[float], margin: float) -> np.ndarray:
+    for p in points:
+        near = np.abs(x - p) < margin
+        # Reflect onto the far side of the margin, keeping the sign relative to the kink.
+        x = np.where(near, p + np.where(x >= p, margin, -margin), x)
+    return x
+
+
+def arrays(
+    shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]],
+    low: float = -3.0,
+    high: float = 3.0,
+    away_from: Sequence[float] = (),
+    margin: float = 0.05,
+    dtype: type = np.float64,
+) -> st.SearchStrategy[np.ndarray]:
+    """Finite arrays with elements in ``[low, high]``, none within ``margin`` of ``away_from``.
+
+    Args:
+        shape: a shape or a strategy for shapes.
+        low: smallest element.
+        high: largest element.
+        away_from: kink locations to avoid (``(0.0,)`` for ReLU, LeakyReLU, ELU, Step).
+        margin: minimum distance from each kink; much larger than the 1e-6 probe.
+        dtype: element dtype (float64 by default; float32 to test acceptance).
+    """
+    elements = st.floats(
+        min_value=low,
+        max_value=high,
+        allow_nan=False,
+        allow_infinity=False,
+        allow_subnormal=False,
+        width=32 if dtype == np.float32 else 64,
+    )
+    strategy = hnp.arrays(dtype=dtype, shape=shape, elements=elements)
+    if away_from:
+        strategy = strategy.map(lambda x: _push_away(x, away_from, margin).astype(dtype))
+    return strategy
+
+
+def labels(n: int, num_classes: int) -> st.SearchStrategy[np.ndarray]:
+    """Integer class labels of shape ``(n,)`` in ``[0, num_classes)``."""
+    return hnp.arrays(
+        dtype=np.int64, shape=(n,), elements=st.integers(min_value=0, max_value=num_classes - 1)
+    )
