@@ -1,0 +1,397 @@
+"""The book: it builds from a clean checkout without warnings, and its pages work in a browser.
+
+The build runs once per session into a temporary copy of the working tree (tracked files plus
+untracked ones that git does not ignore, i.e. what a fresh clone with your changes would hold),
+with ``jupyter-book build -n -W --keep-going`` and an empty execution cache. The browser tests
+drive Debian's Chromium through Playwright against that build, served from 127.0.0.1, and block
+every request that would leave the machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MAX_PAGE_BYTES = 5_000_000
+INSTALL_MARKER = "except ImportError:"
+
+
+# --- the sources ------------------------------------------------------------------------------
+def _toc_files() -> list[str]:
+    text = (ROOT / "_toc.yml").read_text()
+    return re.findall(r"^\s*(?:root|- file):\s*(\S+)", text, flags=re.M)
+
+
+def _chapters() -> list[Path]:
+    return [ROOT / f"{name}.md" for name in _toc_files() if (ROOT / f"{name}.md").is_file()]
+
+
+def _code_cells(path: Path) -> list[str]:
+    import jupytext
+
+    notebook = jupytext.read(path)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_every_chapter_is_in_the_toc() -> None:
+    listed = {f"{name}.md" for name in _toc_files()}
+    on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.md")}
+    assert on_disk == listed, f"book/ and _toc.yml disagree: {sorted(on_disk ^ listed)}"
+
+
+def test_every_notebook_chapter_starts_with_the_same_install_cell() -> None:
+    notebooks = [p for p in _chapters() if _code_cells(p)]
+    assert len(notebooks) >= 6
+    first = {p.name: _code_cells(p)[0] for p in notebooks}
+    reference = first[notebooks[0].name]
+    assert INSTALL_MARKER in reference and "%pip install" in reference
+    different = [name for name, src in first.items() if src != reference]
+    assert not different, (
+        f"these chapters' first cell differs from {notebooks[0].name}: {different}"
+    )
+
+
+def test_bibliography_entries_are_cited_or_listed() -> None:
+    bib = (ROOT / "book" / "references.bib").read_text()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    text = "".join(p.read_text() for p in _chapters())
+    cited = set()
+    for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+        cited.update(k.strip() for k in group.split(","))
+    assert cited <= keys, f"cited but missing from references.bib: {sorted(cited - keys)}"
+    for key in (
+        "mcculloch1943logical",
+        "rosenblatt1958perceptron",
+        "minsky1969perceptrons",
+        "rumelhart1986learning",
+        "cybenko1989approximation",
+    ):
+        assert key in cited, f"{key} is not cited"
+
+
+@pytest.mark.slow
+def test_install_cell_installs_nnlib_from_a_wheel_offline(tmp_path: Path) -> None:
+    """The first cell, run where nnlib is missing, installs it (here from a local wheel)."""
+    # Build the wheel from a copy, so that setuptools' build/ folder stays out of the checkout.
+    src = tmp_path / "src"
+    for rel in _working_tree_files():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, src / rel)
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [BIN / "python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "-w", wheels, src],
+        check=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    # The test venv sees this environment's packages (numpy, IPython, pip...) through a folder of
+    # links to them, without the editable nnlib: to the venv, nnlib is simply not installed.
+    here = Path(next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()))
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    for entry in here.iterdir():
+        if not entry.name.lower().startswith(("nnlib", "__editable__")):
+            (outer / entry.name).symlink_to(entry)
+    (site / "outer.pth").write_text(f"{outer}\n")
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels), NNLIB_PIP_SPEC="nnlib",
+               PIP_DISABLE_PIP_VERSION_CHECK="1")  # fmt: skip
+    missing = subprocess.run(
+        [python, "-c", "import nnlib.neurons"], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert missing.returncode != 0, "nnlib is importable before the install cell ran"
+    cell = _code_cells(ROOT / "book" / "02_formal_neuron.md")[0]
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        f"result = shell.run_cell({cell!r})\n"
+        "result.raise_error()\n"
+        "import importlib; importlib.invalidate_caches()\n"
+        "import nnlib.neurons\n"
+        "print(nnlib.neurons.__file__)\n"
+        "print(nnlib.neurons.truth_table(nnlib.neurons.AND, 2)[1].tolist())\n"
+    )
+    done = subprocess.run(
+        [python, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[-2].startswith(str(venv)), f"nnlib was not installed into the venv: {lines}"
+    assert lines[-1] == "[0, 0, 0, 1]"
+
+
+# --- the build --------------------------------------------------------------------------------
+def _working_tree_files() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    return [f for f in out.stdout.decode().split("\0") if f and (ROOT / f).is_file()]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the book from a clean copy of the working tree; return its ``_build/html``."""
+    if not (BIN / "jupyter-book").exists():
+        pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
+    src = tmp_path_factory.mktemp("book-src")
+    for rel in _working_tree_files():
+        dst = src / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dst)
+    build = subprocess.run(
+        [BIN / "jupyter-book", "build", ".", "-n", "-W", "--keep-going"],
+        cwd=src, capture_output=True, text=True, timeout=1200,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )  # fmt: skip
+    log = build.stdout + build.stderr
+    assert build.returncode == 0, f"the book build failed:\n{log[-6000:]}"
+    # Sphinx's warnings read "WARNING: ..." (the kernels' own log lines read "WARNING | ...").
+    assert "WARNING:" not in log, f"the book build warned:\n{log[-6000:]}"
+    return src / "_build" / "html"
+
+
+def _pages(html: Path) -> list[Path]:
+    return sorted((html / "book").glob("*.html"))
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_book_builds_every_chapter(built_book: Path) -> None:
+    names = {p.stem for p in _pages(built_book)}
+    expected = {Path(f).name for f in _toc_files()}
+    assert expected <= names, f"pages missing from the build: {sorted(expected - names)}"
+    assert len(names) >= 6
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_pages_are_small_self_contained_and_declare_thebe_once(built_book: Path) -> None:
+    for page in _pages(built_book):
+        text = page.read_text()
+        # Sphinx 7.4 + sphinx-thebe would declare this const twice (a SyntaxError in the page).
+        assert text.count("const THEBE_JS_URL") <= 1, page.name
+        external = re.findall(r'<script[^>]+src="(https?://[^"]+)"', text)
+        assert not external, f"{page.name} loads scripts from the network: {external}"
+        images = re.findall(r'<img[^>]+src="(?!data:)([^"]+)"', text)
+        size = len(text.encode()) + sum(
+            (page.parent / src).stat().st_size for src in images if (page.parent / src).exists()
+        )
+        assert size < MAX_PAGE_BYTES, f"{page.name} weighs {size / 1e6:.1f} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_interactive_figures_are_static_html_not_widgets(built_book: Path) -> None:
+    figures = 0
+    for page in _pages(built_book):
+        text = page.read_text()
+        assert "application/vnd.jupyter.widget-view+json" not in text, page.name
+        for match in re.finditer(r'<script type="application/json" class="nnlib-frames">(.*?)'
+                                 r"</script>", text, flags=re.S):  # fmt: skip
+            data = json.loads(match.group(1))
+            assert len(data["frame_image"]) == _prod(data["shape"])
+            figures += 1
+    assert figures >= 4
+
+
+def _prod(xs: list[int]) -> int:
+    out = 1
+    for x in xs:
+        out *= x
+    return out
+
+
+# --- the browser ------------------------------------------------------------------------------
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(built_book: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class _Page:
+    """A browser tab that records JS errors and blocks (and records) non-local requests."""
+
+    def __init__(self, browser: object, origin: str) -> None:
+        self.page = browser.new_page()
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(f"exception: {e}"))
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(f"console.error: {m.text}") if m.type == "error" else None,
+        )
+
+        def route(r: object) -> None:
+            url = r.request.url
+            if url.startswith((origin, "data:", "file:")):
+                r.continue_()
+            else:
+                self.external.append(url)
+                r.abort()
+
+        self.page.route("**/*", route)
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def _move_every_control(page: object) -> tuple[int, list[str]]:
+    """Move each static control of each figure; return (sliders that changed it, failures)."""
+    changed, failures = 0, []
+    figures = page.locator(".nnlib-figure")
+    for f in range(figures.count()):
+        figure = figures.nth(f)
+        controls = figure.locator("[data-nnlib-control]")
+        for c in range(controls.count()):
+            control = controls.nth(c)
+            name = control.get_attribute("data-nnlib-control")
+            n_values = (
+                control.locator("option").count()
+                if control.evaluate("e => e.tagName") == "SELECT"
+                else int(control.get_attribute("max")) + 1
+            )
+            start_src = figure.locator("img.nnlib-frame").get_attribute("src")
+            start_value = control.input_value()
+            moved = False
+            for v in range(n_values):
+                if str(v) == start_value:
+                    continue
+                if control.evaluate("e => e.tagName") == "SELECT":
+                    control.select_option(str(v))
+                else:
+                    control.fill(str(v))
+                if figure.locator("img.nnlib-frame").get_attribute("src") != start_src:
+                    moved = True
+                    break
+            if moved:
+                changed += control.get_attribute("type") == "range"
+            else:
+                failures.append(f"figure {f}: moving {name!r} never changed the picture")
+            # Put the control back so the next control starts from the defaults.
+            if control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(start_value)
+            else:
+                control.fill(start_value)
+    return changed, failures
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_every_page_works_in_chromium(built_book: Path, server: str, browser: object) -> None:
+    pages = [f"book/{p.name}" for p in _pages(built_book)]
+    assert len(pages) >= 6
+    sliders_that_move = 0
+    problems: list[str] = []
+    for rel in pages:
+        tab = _Page(browser, server)
+        page = tab.page
+        page.goto(f"{server}/{rel}", wait_until="load")
+        # Scroll through the page so that every image is requested.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        broken = page.evaluate(
+            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
+            ".map(i => i.src.slice(0, 80))"
+        )
+        if broken:
+            problems.append(f"{rel}: images that did not load: {broken}")
+        n_math = page.locator(".math").count()
+        if n_math:
+            page.wait_for_function(
+                "document.querySelectorAll('.math').length === "
+                "document.querySelectorAll('.math mjx-container').length",
+                timeout=20_000,
+            )
+            if page.locator("mjx-merror").count():
+                problems.append(f"{rel}: MathJax reported errors in some formulas")
+        changed, failures = _move_every_control(page)
+        problems += [f"{rel}: {msg}" for msg in failures]
+        sliders_that_move += changed
+        if tab.errors:
+            problems.append(f"{rel}: JavaScript errors: {tab.errors}")
+        if tab.external:
+            problems.append(f"{rel}: requests that left the machine: {tab.external}")
+        tab.close()
+    assert not problems, "\n".join(problems)
+    assert sliders_that_move >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_index_leads_to_the_first_page(server: str, browser: object) -> None:
+    tab = _Page(browser, server)
+    tab.page.goto(f"{server}/index.html")
+    tab.page.wait_for_url("**/book/intro.html")
+    tab.page.wait_for_load_state("load")
+    assert "Neural Networks from the Neuron Up" in tab.page.title()
+    tab.close()
+    assert not tab.errors and not tab.external, (tab.errors, tab.external)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_static_figure_works_from_file_url(built_book: Path, browser: object) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((built_book / "book" / "02_formal_neuron.html").as_uri(), wait_until="load")
+    figure = page.locator(".nnlib-figure").first
+    side = figure.locator(".nnlib-side")
+    assert "computes <b>AND</b>" in side.inner_html()
+    # AND (1, 1, -1.5) -> OR (1, 1, -0.5): bias slider index 2 of -1.5 .. 1.5.
+    figure.locator("input[data-nnlib-control=b]").fill("2")
+    assert "computes <b>OR</b>" in side.inner_html()
+    assert figure.get_attribute("data-nnlib-frame") is not None
+    page.close()
+    assert not errors, errors
