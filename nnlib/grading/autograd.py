@@ -1,0 +1,167 @@
+"""Checks for ``a3_autograd``: the local ``_backward`` of each operation of a scalar ``Value``
+graph and the topological-order ``backward()``, against :class:`nnlib.autograd.Value`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from nnlib import autograd
+from nnlib.grading._compare import assert_close
+from nnlib.grading._safe import GradingError, as_scalar, quiet
+from nnlib.grading.checks import call
+
+__all__ = ["AUTOGRAD_REFERENCES", "OPS", "check_backward", "check_op"]
+
+#: Off limits in a3: nnlib's autograd engine.
+AUTOGRAD_REFERENCES = ["nnlib.autograd"]
+
+#: The operations of the assignment: name -> (function of Value operands, its arity).
+OPS: dict[str, tuple[Callable, int]] = {
+    "+": (lambda x, y: x + y, 2),
+    "*": (lambda x, y: x * y, 2),
+    "**2": (lambda x: x**2, 1),
+    "**3": (lambda x: x**3, 1),
+    "**-1": (lambda x: x**-1, 1),
+    "**0.5": (lambda x: x**0.5, 1),
+    "exp": (lambda x: x.exp(), 1),
+    "tanh": (lambda x: x.tanh(), 1),
+    "sigmoid": (lambda x: x.sigmoid(), 1),
+    "relu": (lambda x: x.relu(), 1),
+    "x+x": (lambda x: x + x, 1),
+    "x*x": (lambda x: x * x, 1),
+}
+
+
+def _leaves(Value: type, values: Sequence[float], what: str) -> list:
+    return [
+        call(Value, float(v), what=f"{what}: Value({v:g})", forbid=AUTOGRAD_REFERENCES)
+        for v in values
+    ]
+
+
+def _grad(node: object, what: str) -> float:
+    try:
+        grad = node.grad  # type: ignore[attr-defined]
+    except AttributeError:
+        raise GradingError(f"{what}: a Value has no attribute .grad") from None
+    return as_scalar(grad, what)
+
+
+def check_op(Value: type, op: str, cases: Sequence[Sequence[float]], *, seed: int = 0) -> None:
+    """The forward value and the local ``_backward`` of ``op`` on each case of inputs.
+
+    Each operand starts with a random non-zero ``.grad`` (so ``_backward`` must *add*), the
+    output gets a random upstream ``.grad`` (never 1, so a forgotten chain-rule factor shows),
+    then ``out._backward()`` runs once; every operand's gradient must equal nnlib's.
+    """
+    fn, arity = OPS[op]
+    rng = np.random.default_rng(seed)
+    for values in cases:
+        values = [float(v) for v in values][:arity]
+        what = f"Value {op} at {tuple(values)}" if arity > 1 else f"Value {op} at x = {values[0]:g}"
+        initial = [float(g) for g in rng.normal(size=arity)]
+        upstream = float(rng.normal() * 2 or 1.3)
+        with quiet():
+            ref_in = [autograd.Value(v) for v in values]
+            ref_out = fn(*ref_in)
+            for node, g in zip(ref_in, initial, strict=True):
+                node.grad = g
+            ref_out.grad = upstream
+            ref_out._backward()
+        leaves = _leaves(Value, values, what)
+        out = call(fn, *leaves, what=f"{what} (forward)", forbid=AUTOGRAD_REFERENCES)
+        data = as_scalar(getattr(out, "data", None), f"{what}: the output's .data")
+        assert_close(np.float64(data), np.float64(ref_out.data), f"{what}: the output's .data")
+        for node, g in zip(leaves, initial, strict=True):
+            node.grad = g
+        out.grad = upstream
+        call(
+            getattr(out, "_backward", None) or (lambda: None),
+            what=f"{what}: out._backward()",
+            forbid=AUTOGRAD_REFERENCES,
+        )
+        for i, (node, ref, g) in enumerate(zip(leaves, ref_in, initial, strict=True)):
+            name = "x" if i == 0 else "y"
+            got = _grad(node, f"{what}: {name}.grad after out._backward()")
+            local = (ref.grad - g) / upstream
+            assert_close(
+                np.float64(got),
+                np.float64(ref.grad),
+                f"{what}: {name}.grad after out._backward() (it started at {g:.4g}, "
+                f"out.grad = {upstream:.4g})",
+                hints=[
+                    ("overwrote .grad (=) instead of adding to it (+=)", ref.grad - g),
+                    ("forgot to multiply by out.grad (the chain rule)", g + local),
+                    ("sign flipped", g - local * upstream),
+                    ("did not change .grad at all", g),
+                    *(_op_hints(op, values, i, g, upstream)),
+                ],
+            )
+
+
+def _op_hints(op: str, values: list[float], i: int, g: float, up: float) -> list:
+    x = values[0]
+    if op == "*":
+        own = values[i]
+        return [("multiplied by the operand itself instead of the other one", g + own * up)]
+    if op.startswith("**"):
+        k = float(op[2:])
+        return [
+            ("forgot to lower the exponent: k x^k instead of k x^(k-1)", g + k * x**k * up),
+            ("forgot the factor k", g + x ** (k - 1) * up),
+        ]
+    if op == "tanh":
+        return [
+            (
+                "derivative of the wrong function: 1 - x^2 instead of 1 - tanh(x)^2",
+                g + (1 - x * x) * up,
+            )
+        ]
+    if op == "sigmoid":
+        s = 1 / (1 + math.exp(-x))
+        return [("used s instead of s (1 - s)", g + s * up)]
+    if op == "exp":
+        return [("used x instead of e^x", g + x * up)]
+    return []
+
+
+def check_backward(Value: type, build: Callable, values: Sequence[float], name: str) -> None:
+    """``root.backward()`` on the graph ``build(*leaves)`` gives every leaf nnlib's gradient.
+
+    ``build`` takes the leaves and returns the root; graphs with a node used along several
+    paths check the topological order (a node must have its whole gradient before passing it
+    on) and the accumulation.
+    """
+    values = [float(v) for v in values]
+    with quiet():
+        ref_leaves = [autograd.Value(v) for v in values]
+        ref_root = build(*ref_leaves)
+        ref_root.backward()
+    what = f"backward() on {name} at {tuple(values)}"
+    leaves = _leaves(Value, values, what)
+    root = call(build, *leaves, what=f"{what} (building the graph)", forbid=AUTOGRAD_REFERENCES)
+    assert_close(
+        np.float64(as_scalar(getattr(root, "data", None), f"{what}: the root's .data")),
+        np.float64(ref_root.data),
+        f"{what}: the root's .data",
+    )
+    call(root.backward, what=f"{what}: root.backward()", forbid=AUTOGRAD_REFERENCES)
+    root_grad = _grad(root, f"{what}: root.grad")
+    if root_grad != 1.0:
+        raise GradingError(
+            f"{what}: root.grad is {root_grad:g}, expected 1; likely bug: backward() must seed "
+            "the output's gradient with d(root)/d(root) = 1 before the reverse walk"
+        )
+    for i, (leaf, ref) in enumerate(zip(leaves, ref_leaves, strict=True)):
+        got = _grad(leaf, f"{what}: leaf {i}'s .grad")
+        assert_close(
+            np.float64(got),
+            np.float64(ref.grad),
+            f"{what}: the gradient of leaf {i} (value {values[i]:g})",
+            hints=[("that leaf received no gradient: the walk never reached it", 0.0)],
+            note="Check that backward() visits the nodes in reverse topological order (each "
+            "node after every node that uses it) and calls each _backward exactly once",
+        )

@@ -1,0 +1,1 @@
+"""Data for the autograder tests: correct alternative solutions and equivalent mutants."""

@@ -1,0 +1,457 @@
+"""Run an nbgrader source notebook's test cells in-process, and mutation-test its autograder.
+
+``python tools/nbmutate.py a4_layers`` generates one-bug variants of every solution region of
+``solutions/a4_layers/a4_layers.ipynb`` (AST-based: swapped operators, dropped transposes,
+other axes, off-by-one constants, min/max swaps, deleted statements, ...) and reports the
+kill rate and every variant that the test cells fail to catch.
+
+Why in-process and not ``nbgrader autograde`` per variant: a kernel start costs seconds and an
+assignment has hundreds of variants. The verdict is the same because nbgrader's rule is simple
+(``nbgrader.utils.determine_grade``): a grade cell scores its points unless its outputs hold an
+error or anything written to stderr. Here every code cell of the notebook runs in order in one
+namespace, in a forked child per variant (a fresh "kernel"); a grade cell passes iff it raises
+nothing and writes nothing to stderr. ``tests/test_assignments.py`` checks this equivalence
+against real ``nbgrader autograde`` on a sample of variants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import copy
+import dataclasses
+import io
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+CELL_TIMEOUT = 30  # seconds; a variant stuck in a loop fails the cell, as nbgrader's timeout would
+MUTANT_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One notebook cell as the runner needs it."""
+
+    index: int
+    cell_type: str
+    source: str
+    grade_id: str = ""
+    points: float = 0.0
+    grade: bool = False
+    solution: bool = False
+
+    @property
+    def autograded(self) -> bool:
+        return self.cell_type == "code" and self.grade and not self.solution
+
+
+def read_cells(path: Path) -> list[Cell]:
+    """The cells of a notebook with their nbgrader metadata."""
+    nb = json.loads(Path(path).read_text())
+    cells = []
+    for i, c in enumerate(nb["cells"]):
+        meta = c.get("metadata", {}).get("nbgrader", {})
+        source = c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+        cells.append(
+            Cell(
+                index=i,
+                cell_type=c["cell_type"],
+                source=source,
+                grade_id=meta.get("grade_id", ""),
+                points=float(meta.get("points", 0) or 0),
+                grade=bool(meta.get("grade")),
+                solution=bool(meta.get("solution")),
+            )
+        )
+    return cells
+
+
+def source_path(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+# --- running ----------------------------------------------------------------------------------
+class _CellTimeout(BaseException):
+    pass
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _CellTimeout()
+
+
+def run_cells(cells: list[Cell], *, stop_early: bool = False) -> dict[str, bool]:
+    """Run every code cell in order in a fresh namespace; return ``{grade_id: passed}``.
+
+    With ``stop_early`` the run ends at the first failing grade cell (enough to know a variant
+    is caught); the remaining grade cells are reported as failed.
+    """
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    results: dict[str, bool] = {}
+    old_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    cwd = os.getcwd()
+    try:
+        for cell in cells:
+            if cell.cell_type != "code":
+                continue
+            if stop_early and not all(results.values()):
+                if cell.autograded:
+                    results[cell.grade_id] = False
+                continue
+            err = io.StringIO()
+            ok = True
+            signal.alarm(CELL_TIMEOUT)
+            try:
+                with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                    code = compile(cell.source, f"<cell {cell.grade_id or cell.index}>", "exec")
+                    exec(code, namespace)
+            except (Exception, _CellTimeout):
+                ok = False
+            finally:
+                signal.alarm(0)
+                os.chdir(cwd)
+            if cell.autograded:
+                results[cell.grade_id] = ok and not err.getvalue()
+    finally:
+        signal.signal(signal.SIGALRM, old_handler)
+    return results
+
+
+def run_forked(
+    cells: list[Cell], *, stop_early: bool, timeout: float = MUTANT_TIMEOUT
+) -> dict[str, bool] | None:
+    """:func:`run_cells` in a forked child (a fresh "kernel"); ``None`` if it died or hung."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_fd)
+        try:
+            payload = json.dumps(run_cells(cells, stop_early=stop_early)).encode()
+        except BaseException:
+            payload = b"null"
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    with os.fdopen(read_fd, "rb") as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(pipe.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    try:
+        return json.loads(b"".join(chunks) or b"null")
+    except ValueError:
+        return None
+
+
+def score(cells: list[Cell], results: dict[str, bool] | None) -> tuple[float, float]:
+    """``(score, max_score)`` of the autograded cells, added up as nbgrader does."""
+    graded = [c for c in cells if c.autograded]
+    total = sum(c.points for c in graded)
+    if results is None:
+        return 0.0, total
+    return sum(c.points for c in graded if results.get(c.grade_id)), total
+
+
+# --- mutating ---------------------------------------------------------------------------------
+@dataclass
+class Mutant:
+    """A one-bug variant of one solution cell."""
+
+    cell_index: int
+    grade_id: str
+    line: int
+    column: int
+    operator: str
+    before: str
+    after: str
+    source: str = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        """A stable name: where, which operator, what changed."""
+        return (
+            f"{self.grade_id}:{self.line}:{self.column}:{self.operator}: "
+            f"{self.before} => {self.after}"
+        )
+
+
+def solution_lines(source: str) -> set[int]:
+    """1-based line numbers strictly between BEGIN SOLUTION and END SOLUTION markers."""
+    inside, lines = False, set()
+    for number, line in enumerate(source.splitlines(), start=1):
+        if line.strip().startswith(BEGIN):
+            inside = True
+        elif line.strip().startswith(END):
+            inside = False
+        elif inside:
+            lines.add(number)
+    return lines
+
+
+_BINOP_SWAPS = {
+    ast.Add: [ast.Sub],
+    ast.Sub: [ast.Add],
+    ast.Mult: [ast.Div],
+    ast.Div: [ast.Mult],
+    ast.Pow: [ast.Mult],
+    ast.MatMult: [ast.Mult],
+    ast.FloorDiv: [ast.Div],
+}
+_CMP_SWAPS = {
+    ast.Gt: [ast.GtE, ast.Lt],
+    ast.GtE: [ast.Gt, ast.Lt],
+    ast.Lt: [ast.LtE, ast.Gt],
+    ast.LtE: [ast.Lt, ast.Gt],
+    ast.Eq: [ast.NotEq],
+    ast.NotEq: [ast.Eq],
+}
+_AUG_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
+_NAME_SWAPS = {
+    "max": "min",
+    "min": "max",
+    "maximum": "minimum",
+    "minimum": "maximum",
+    "argmax": "argmin",
+    "argmin": "argmax",
+    "sum": "mean",
+    "mean": "sum",
+    "exp": "log",
+    "log": "exp",
+    "log1p": "log",
+    "zeros": "ones",
+    "ones": "zeros",
+    "zeros_like": "ones_like",
+    "ones_like": "zeros_like",
+    "any": "all",
+    "all": "any",
+}
+
+
+def _replacements(node: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """``(operator name, replacement node)`` for every mutation of the expression ``node``."""
+    if isinstance(node, ast.BinOp):
+        for op in _BINOP_SWAPS.get(type(node.op), []):
+            yield f"{type(node.op).__name__}->{op.__name__}", ast.BinOp(node.left, op(), node.right)
+        if isinstance(node.op, ast.Add | ast.Sub):
+            yield "drop-right-operand", node.left
+    elif isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.USub | ast.Not):
+            yield f"drop-{type(node.op).__name__}", node.operand
+    elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+        for op in _CMP_SWAPS.get(type(node.ops[0]), []):
+            yield (
+                f"{type(node.ops[0]).__name__}->{op.__name__}",
+                ast.Compare(node.left, [op()], node.comparators),
+            )
+    elif isinstance(node, ast.BoolOp):
+        other = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        yield f"{type(node.op).__name__}->{type(other).__name__}", ast.BoolOp(other, node.values)
+    elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        if node.attr == "T":
+            yield "drop-transpose", node.value
+        elif node.attr in _NAME_SWAPS:
+            yield "swap-name", ast.Attribute(node.value, _NAME_SWAPS[node.attr], node.ctx)
+    elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        if node.id in ("max", "min"):
+            yield "swap-name", ast.Name(_NAME_SWAPS[node.id], node.ctx)
+    elif isinstance(node, ast.Constant):
+        if isinstance(node.value, bool):
+            yield "negate-bool", ast.Constant(not node.value)
+        elif isinstance(node.value, int | float):
+            yield "constant+1", ast.Constant(node.value + 1)
+            yield "constant-1", ast.Constant(node.value - 1)
+    elif isinstance(node, ast.Call):
+        for i, kw in enumerate(node.keywords):
+            if kw.arg == "axis":
+                try:
+                    value = ast.literal_eval(kw.value)
+                except ValueError:
+                    continue
+                for new in {0: [1], 1: [0], -1: [0]}.get(value, []):
+                    keywords = copy.deepcopy(node.keywords)
+                    keywords[i] = ast.keyword("axis", ast.Constant(new))
+                    yield "swap-axis", ast.Call(node.func, node.args, keywords)
+            if kw.arg == "keepdims":
+                keywords = [k for j, k in enumerate(node.keywords) if j != i]
+                yield "drop-keepdims", ast.Call(node.func, node.args, keywords)
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("abs", "copy", "float")
+            and len(node.args) == 1
+        ):
+            yield f"drop-{node.func.attr}", node.args[0]
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "copy" and not node.args:
+            yield "drop-copy", node.func.value
+
+
+def _statement_mutations(node: ast.stmt) -> Iterator[tuple[str, str]]:
+    """``(operator, new text)`` for statement-level mutations of ``node``."""
+    if isinstance(node, ast.AugAssign):
+        swapped = _AUG_SWAPS.get(type(node.op))
+        if swapped:
+            yield (
+                f"Aug{type(node.op).__name__}->{swapped.__name__}",
+                ast.unparse(ast.AugAssign(node.target, swapped(), node.value)),
+            )
+        if isinstance(node.op, ast.Add | ast.Sub):
+            yield "augassign->assign", ast.unparse(ast.Assign([node.target], node.value, lineno=0))
+    if isinstance(node, ast.Return) and node.value is not None:
+        yield "negate-return", f"return -({ast.unparse(node.value)})"
+    if isinstance(node, ast.If):
+        yield "negate-if", "if not (" + ast.unparse(node.test) + "):"
+    if not isinstance(node, ast.If | ast.For | ast.While | ast.With | ast.Try):
+        yield "delete-statement", "pass"
+
+
+def _char_offsets(source: str) -> list[int]:
+    starts, total = [0], 0
+    for line in source.splitlines(True):
+        total += len(line)
+        starts.append(total)
+    return starts
+
+
+def _span(source: str, starts: list[int], node: ast.AST) -> tuple[int, int]:
+    # ast columns are UTF-8 byte offsets; the sources are ASCII in practice but be exact.
+    lines = source.splitlines(True)
+
+    def char(line: int, col: int) -> int:
+        return starts[line - 1] + len(lines[line - 1].encode()[:col].decode())
+
+    return char(node.lineno, node.col_offset), char(node.end_lineno, node.end_col_offset)
+
+
+def mutants(cells: list[Cell]) -> list[Mutant]:
+    """Every one-bug variant of the solution regions of the solution cells."""
+    found: list[Mutant] = []
+    seen: set[str] = set()
+    for cell in cells:
+        if not (cell.solution and cell.cell_type == "code"):
+            continue
+        region = solution_lines(cell.source)
+        tree = ast.parse(cell.source)
+        starts = _char_offsets(cell.source)
+        for node in ast.walk(tree):
+            lineno = getattr(node, "lineno", None)
+            if lineno not in region or node.end_lineno not in region:
+                continue
+            start, end = _span(cell.source, starts, node)
+            edits: list[tuple[str, int, int, str]] = []
+            if isinstance(node, ast.stmt):
+                for op, text in _statement_mutations(node):
+                    if op == "negate-if":
+                        header_end = cell.source.index(":\n", start) + 1
+                        edits.append((op, start, header_end, text))
+                    else:
+                        edits.append((op, start, end, text))
+            elif isinstance(node, ast.expr):
+                for op, new in _replacements(node):
+                    edits.append((op, start, end, "(" + ast.unparse(new) + ")"))
+            for op, a, b, text in edits:
+                new_source = cell.source[:a] + text + cell.source[b:]
+                if new_source in seen or new_source == cell.source:
+                    continue
+                try:
+                    compile(new_source, "<mutant>", "exec")
+                except SyntaxError:
+                    continue
+                seen.add(new_source)
+                found.append(
+                    Mutant(
+                        cell_index=cell.index,
+                        grade_id=cell.grade_id,
+                        line=lineno,
+                        column=node.col_offset,
+                        operator=op,
+                        before=" ".join(cell.source[a:b].split())[:70],
+                        after=" ".join(text.split())[:70],
+                        source=new_source,
+                    )
+                )
+    return found
+
+
+def apply(cells: list[Cell], mutant: Mutant) -> list[Cell]:
+    """The cells with the mutant's cell replaced."""
+    out = list(cells)
+    out[mutant.cell_index] = dataclasses.replace(cells[mutant.cell_index], source=mutant.source)
+    return out
+
+
+def warm_up() -> None:
+    """Import what every notebook imports, once, before forking (each child starts warm)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")  # BLAS threads and fork() do not mix
+    import numpy  # noqa: F401
+
+    import nnlib.grading  # noqa: F401
+
+
+def sweep(assignment: str, *, limit: int | None = None) -> dict:
+    """Run every variant of ``assignment``; return the report as a dict."""
+    warm_up()
+    cells = read_cells(source_path(assignment))
+    full, total = score(cells, run_forked(cells, stop_early=False))
+    variants = mutants(cells)[:limit]
+    survivors, killed = [], 0
+    started = time.monotonic()
+    for m in variants:
+        got, _ = score(cells, run_forked(apply(cells, m), stop_early=True))
+        if got < total:
+            killed += 1
+        else:
+            survivors.append(m.key)
+    return {
+        "assignment": assignment,
+        "solution_score": full,
+        "max_score": total,
+        "mutants": len(variants),
+        "killed": killed,
+        "kill_rate": killed / len(variants) if variants else 1.0,
+        "survivors": survivors,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("assignments", nargs="+")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N variants")
+    args = parser.parse_args(argv)
+    reports = [sweep(a, limit=args.limit) for a in args.assignments]
+    if args.json:
+        print(json.dumps(reports, indent=1))
+        return 0
+    for r in reports:
+        print(
+            f"{r['assignment']}: solution {r['solution_score']:g}/{r['max_score']:g}, killed "
+            f"{r['killed']}/{r['mutants']} ({100 * r['kill_rate']:.1f}%) in {r['seconds']} s"
+        )
+        for key in r["survivors"]:
+            print("  survivor:", key)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
