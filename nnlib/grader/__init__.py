@@ -1,0 +1,13 @@
+"""Batch grading of a class's nbgrader submissions, sandboxed and fault-isolated.
+
+Run ``python -m nnlib.grader --help`` (or ``make grade``). This package imports nbgrader and
+other heavy tools only inside its submodules; ``import nnlib`` never imports it.
+
+Modules:
+    pipeline: the whole batch (collect, rebuild, run, autograde, feedback, CSV).
+    notebook: rebuilds a submission on the instructor's source notebook.
+    execute: runs one notebook's cells in a sandboxed worker, one fault per cell.
+    worker: the process inside the sandbox (student cells in it, each test in a fork).
+    sandbox: bubblewrap, resource limits and the clean environment.
+    nbgrader_steps: nbgrader's gradebook, autograde and feedback, with our outputs.
+"""

@@ -1,0 +1,161 @@
+"""``python -m nnlib.grader``: grade a class (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+
+from nnlib.grader.sandbox import Limits, SandboxUnavailable
+
+EPILOG = """\
+SUBMISSIONS holds one folder per student id with that student's files (the notebook may sit
+in a sub-folder, e.g. nbgrader's <student>/<assignment>/<notebook>.ipynb), or is a zip of
+such folders. Only the assignment's notebooks are graded: other files are ignored. For an LMS
+export with another layout, run `nbgrader zip_collect` first and pass its submitted/ folder.
+
+Every folder gets a row in GRADES (nbgrader's CSV export columns plus `reason`). Results go
+to nbgrader's gradebook.db, autograded/ and feedback/ in the course folder, and the runs to
+.nnlib-grader/<assignment>/ so that an interrupted batch resumes and a re-run is identical.
+
+Student code runs in bubblewrap: no network, a read-only system, no course folder, no
+gradebook, no other students, a cleared environment, and the limits below. Without a working
+bubblewrap the grader refuses to run unless given --unsafe.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Limits()
+    p = argparse.ArgumentParser(
+        prog="python -m nnlib.grader",
+        description="Autograde a class's submissions with nbgrader, sandboxed and in parallel.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="{grade,feedback}")
+    g = sub.add_parser(
+        "grade",
+        help="autograde every submission and write the grades CSV",
+        description="Autograde every submission and write the grades CSV.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g.add_argument("assignment", help="assignment name (a folder of the source directory)")
+    g.add_argument("submissions", help="folder (or zip) with one folder per student id")
+    g.add_argument("grades", help="CSV file to write")
+    f = sub.add_parser(
+        "feedback",
+        help="write nbgrader's feedback HTML for every graded student",
+        description="Write feedback/<student>/<assignment>/<notebook>.html for every student "
+        "`grade` autograded. A failed hidden test shows its error category and message, "
+        "never the hidden test's source (unless --show-hidden-tests).",
+    )
+    f.add_argument("assignment", help="assignment name")
+    for q in (g, f):
+        q.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+        q.add_argument("--jobs", "-j", type=int, default=0, help="parallel workers [CPU count]")
+        q.add_argument(
+            "--show-hidden-tests", action="store_true", help="print hidden tests in feedback"
+        )
+        q.add_argument("--no-progress", action="store_true", help="no progress bars")
+        q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
+    g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
+    g.add_argument("--unsafe", action="store_true", help="run student code WITHOUT a sandbox")
+    g.add_argument(
+        "--timeout", type=float, default=d.cell_timeout, help="seconds per cell [%(default)s]"
+    )
+    g.add_argument(
+        "--test-timeout",
+        type=float,
+        default=d.test_timeout,
+        help="seconds per test cell [%(default)s]",
+    )
+    g.add_argument("--memory", type=int, default=d.memory_mb, help="MiB per process [%(default)s]")
+    g.add_argument(
+        "--cpu", type=int, default=d.cpu_seconds, help="CPU seconds per process [%(default)s]"
+    )
+    g.add_argument("--nproc", type=int, default=d.nproc, help="processes per sandbox [%(default)s]")
+    g.add_argument(
+        "--fsize", type=int, default=d.fsize_mb, help="MiB per written file [%(default)s]"
+    )
+    g.add_argument(
+        "--max-faults",
+        type=int,
+        default=d.max_faults,
+        help="timeouts/crashes per notebook before the rest is skipped [%(default)s]",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:  # nbgrader's and nbformat's chatter about notebooks it repairs
+        warnings.filterwarnings("ignore", module=r"nbgrader\..*|nbformat\..*|sqlalchemy\..*")
+        warnings.filterwarnings("ignore", message=r".*(cell id|id field|not in session).*")
+    from nnlib.grader.pipeline import Options, feedback, grade
+
+    start = time.monotonic()
+    if args.command == "feedback":
+        options = Options(
+            assignment=args.assignment,
+            submissions="",
+            grades="",
+            course=args.course,
+            jobs=args.jobs,
+            show_hidden_tests=args.show_hidden_tests,
+            progress=not args.no_progress,
+        )
+        done = feedback(options)
+        where = os.path.join(os.path.abspath(args.course), "feedback")
+        print(f"feedback for {len(done)} students in {where}", file=sys.stderr)
+        return 0
+    limits = Limits(
+        memory_mb=args.memory,
+        cpu_seconds=args.cpu,
+        nproc=args.nproc,
+        fsize_mb=args.fsize,
+        cell_timeout=args.timeout,
+        test_timeout=args.test_timeout,
+        max_faults=args.max_faults,
+    )
+    options = Options(
+        assignment=args.assignment,
+        submissions=os.path.abspath(args.submissions),
+        grades=os.path.abspath(args.grades),
+        course=args.course,
+        jobs=args.jobs,
+        unsafe=args.unsafe,
+        feedback=args.feedback,
+        show_hidden_tests=args.show_hidden_tests,
+        progress=not args.no_progress,
+        limits=limits,
+    )
+    if args.unsafe:
+        print(
+            "WARNING: --unsafe: student code runs WITHOUT a sandbox, with your rights, your "
+            "files and your network.",
+            file=sys.stderr,
+        )
+    try:
+        path = grade(options)
+    except SandboxUnavailable as exc:
+        print(
+            f"ERROR: the sandbox for student code cannot be set up on this machine:\n  {exc}\n"
+            "Refusing to run untrusted notebooks without it. Install bubblewrap, or pass "
+            "--unsafe to run them with your own rights (not recommended).",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"grades written to {path} in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

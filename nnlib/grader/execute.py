@@ -1,0 +1,270 @@
+"""Run one notebook's cells in a sandboxed worker and keep every fault to its cell.
+
+The host side of :mod:`nnlib.grader.worker`. Each cell gets a wall-clock deadline. When a cell
+overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
+sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
+sandbox is started, the student cells that ran before it are replayed silently, and execution
+goes on with the next cell. After ``Limits.max_faults`` such faults the rest is not run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from nnlib.grader import sandbox
+from nnlib.grader.sandbox import Limits
+
+#: Modules the worker imports before any student code, so that the snapshot covers them.
+PRELOAD = [
+    "numpy",
+    "numpy.linalg",
+    "numpy.random",
+    "numpy.testing",
+    "nnlib",
+    "nnlib.grading",
+    "nnlib.gradcheck",
+    "nnlib.functional",
+    "nnlib.modules",
+    "nnlib.losses",
+    "nnlib.neurons",
+    "nnlib.perceptron",
+    "nnlib.optim",
+    "nnlib.init",
+    "nnlib.autograd",
+    "nnlib.data",
+    "nnlib.regression",
+    "nnlib.train",
+]
+MESSAGE_LIMIT = 32 * 1024 * 1024  # bytes of one reply: more is "huge output"
+
+
+@dataclass
+class Cell:
+    """One code cell to run: ``kind`` is ``"state"`` (student code) or ``"test"``."""
+
+    idx: int
+    kind: str
+    source: str
+    grade_id: str | None = None
+    forbid: list[str] = field(default_factory=list)
+    defines: list[str] = field(default_factory=list)
+    hidden: bool = False
+    carry: bool = False  # a test that defines names later cells use: also run in the kernel
+
+
+class Fault(Exception):
+    """The worker timed out, died or misbehaved; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Worker:
+    """One running sandbox, seen from the grader."""
+
+    def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
+        self.limits = limits
+        cmd_r, self.cmd_w = os.pipe()
+        self.res_r, res_w = os.pipe()
+        argv, env = sandbox.command(cmd_r, res_w, None if unsafe else uid, unsafe=unsafe)
+        self.tmp = tempfile.TemporaryDirectory(prefix="nnlib-grader-")
+        self.stderr = open(os.path.join(self.tmp.name, "stderr"), "wb")
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=self.tmp.name,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            pass_fds=(cmd_r, res_w),
+            start_new_session=True,
+            preexec_fn=lambda: sandbox.set_limits(limits, nproc),
+        )
+        os.close(cmd_r)
+        os.close(res_w)
+        os.set_blocking(self.cmd_w, False)
+        self.buffer = b""
+        self.replies: list[dict] = []
+
+    def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
+        """Send one command; return the replies that echo its nonce.
+
+        Waits for one reply, or (``until``) for the reply whose status is ``until``.
+        """
+        nonce = secrets.token_hex(16)
+        message = {**message, "nonce": nonce}
+        deadline = time.monotonic() + timeout
+        self._write((json.dumps(message) + "\n").encode(), deadline)
+        replies = self.replies = []
+        while True:
+            reply = self._read_line(deadline)
+            if reply.get("nonce") != nonce:
+                continue  # not an answer to this command: ignore it
+            replies.append(reply)
+            if until is None or reply.get("status") == until:
+                return replies
+
+    def _write(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fault("timed out")
+            _, ready, _ = select.select([], [self.cmd_w], [], left)
+            if ready:
+                try:
+                    view = view[os.write(self.cmd_w, view) :]
+                except BrokenPipeError:
+                    raise Fault(self._died()) from None
+
+    def _read_line(self, deadline: float) -> dict:
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fault("timed out")
+            ready, _, _ = select.select([self.res_r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.res_r, 1 << 20)
+            if not chunk:
+                raise Fault(self._died())
+            self.buffer += chunk
+            if len(self.buffer) > MESSAGE_LIMIT:
+                raise Fault("produced too much output")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            return {}
+        return reply if isinstance(reply, dict) else {}
+
+    def _died(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "the kernel stopped answering"
+        if code < 0:
+            return f"the kernel was killed (signal {signal.Signals(-code).name})"
+        return f"the kernel exited (code {code}){self._stderr_tail()}"
+
+    def _stderr_tail(self) -> str:
+        try:
+            self.stderr.flush()
+            with open(self.stderr.name, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.stderr.name) - 300))
+                lines = f.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f": {lines[-1]}" if lines else ""
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for fd in (self.cmd_w, self.res_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.stderr.close()
+        self.tmp.cleanup()
+
+
+def run_cells(
+    cells: list[Cell],
+    limits: Limits,
+    uid: int | None = None,
+    unsafe: bool = False,
+    nproc: int | None = None,
+) -> dict[int, dict]:
+    """Run the cells in order; return each cell's reply (or fault) by its index.
+
+    A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
+    ``tamper`` and ``reference``; a fault has a ``reason``.
+    """
+    results: dict[int, dict] = {}
+    skipped: set[int] = set()  # student cells that faulted: never replayed
+    faults = 0
+    position = 0
+    while position < len(cells):
+        if faults > limits.max_faults:
+            for cell in cells[position:]:
+                results[cell.idx] = _fault("not run: too many earlier faults in this notebook")
+            break
+        worker = Worker(limits, uid, unsafe, nproc)
+        phase, current = "start", None
+        try:
+            hello = {"op": "hello", "modules": PRELOAD}
+            if worker.request(hello, limits.start_timeout)[-1].get("status") != "ready":
+                raise Fault("it did not report ready")
+            phase = "replay"
+            for cell in cells[:position]:  # rebuild the state a faulty cell destroyed
+                if (cell.kind == "state" or cell.carry) and cell.idx not in skipped:
+                    current = cell
+                    worker.request(_command(cell, quiet=True), limits.cell_timeout)
+            phase = "run"
+            for cell in cells[position:]:
+                current = cell
+                if cell.kind == "test":
+                    replies = worker.request(_command(cell), limits.test_timeout, until="ended")
+                    verdicts = [r for r in replies if r.get("status") in ("ok", "error")]
+                    if verdicts:
+                        results[cell.idx] = verdicts[0]
+                    else:
+                        results[cell.idx] = _fault(replies[-1].get("reason", "crashed"))
+                else:
+                    results[cell.idx] = worker.request(_command(cell), limits.cell_timeout)[-1]
+                position += 1
+        except Fault as fault:
+            faults += 1
+            if phase == "start":
+                for cell in cells[position:]:
+                    results[cell.idx] = _fault(f"the sandbox failed to start: {fault.reason}")
+                position = len(cells)
+            elif phase == "replay":  # a replayed cell misbehaved this time: leave it out
+                skipped.add(current.idx)
+            else:
+                timeout = limits.test_timeout if current.kind == "test" else limits.cell_timeout
+                reason = fault.reason
+                if reason == "timed out":
+                    reason = f"timed out after {timeout:g} s"
+                verdicts = [r for r in worker.replies if r.get("status") in ("ok", "error")]
+                if current.kind == "test" and verdicts:  # the verdict came; carrying it hung
+                    results[current.idx] = verdicts[0]
+                else:
+                    results[current.idx] = _fault(reason)
+                skipped.add(current.idx)
+                position += 1
+        finally:
+            worker.close()
+    return results
+
+
+def _command(cell: Cell, quiet: bool = False) -> dict:
+    return {
+        "op": "run",
+        "idx": cell.idx,
+        "kind": cell.kind,
+        "source": cell.source,
+        "grade_id": cell.grade_id,
+        "forbid": cell.forbid,
+        "defines": cell.defines,
+        "hidden": cell.hidden,
+        "carry": cell.carry,
+        "quiet": quiet,
+    }
+
+
+def _fault(reason: str) -> dict:
+    return {"status": "fault", "reason": reason, "outputs": []}

@@ -1,0 +1,245 @@
+"""The nbgrader side: its gradebook, its autograde pipeline and its feedback, reused.
+
+nbgrader's own ``Execute`` step is replaced by :class:`ReplayExecute`, which fills in the
+outputs our sandboxed run produced; everything else (sanitizing, saving the grades in the
+gradebook, late penalties, the autograded notebooks, the feedback HTML) is nbgrader's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute, GetGrades, NbGraderPreprocessor
+from traitlets import Bool, Unicode
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from nnlib.grader.notebook import HIDDEN_BEGIN, strip_hidden
+
+log = logging.getLogger("nnlib.grader")
+
+
+def source_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ReplayExecute(NbGraderPreprocessor):
+    """Stands in for nbgrader's Execute: outputs come from the sandboxed run's results."""
+
+    results_dir = Unicode("", help="Folder of <student>.json results").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        student = resources["nbgrader"]["student"]
+        notebook = resources["nbgrader"]["notebook"]
+        with open(os.path.join(self.results_dir, f"{student}.json")) as f:
+            data = json.load(f)
+        run = data["notebooks"].get(notebook, {})
+        cells = run.get("cells", {})
+        for idx, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            entry = cells.get(str(idx))
+            if entry is None or entry.get("hash") != source_hash(cell.source):
+                cell.outputs = [_error("GraderError", "this cell was not run by the grader")]
+            else:
+                cell.outputs = [nbformat_output(o) for o in entry["outputs"]]
+            cell.execution_count = None
+        return nb, resources
+
+
+def nbformat_output(output: dict):
+    import nbformat
+
+    return nbformat.from_dict(output)
+
+
+def _error(ename: str, evalue: str) -> dict:
+    import nbformat
+
+    return nbformat.from_dict(
+        {
+            "output_type": "error",
+            "ename": ename,
+            "evalue": evalue,
+            "traceback": [f"{ename}: {evalue}"],
+        }
+    )
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback shows a test cell without its hidden tests (unless configured otherwise)."""
+
+    show_hidden_tests = Bool(False, help="Print the hidden tests' source in feedback").tag(
+        config=True
+    )
+
+    def preprocess(self, nb, resources):
+        if not self.show_hidden_tests:
+            for cell in nb.cells:
+                if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+                    cell.source = strip_hidden(cell.source)
+        return nb, resources
+
+
+def course_config(course: str) -> Config:
+    """The course's nbgrader_config.py (if any), rooted at ``course``."""
+    cfg = Config()
+    path = os.path.join(course, "nbgrader_config.py")
+    if os.path.exists(path):
+        cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=course).load_config())
+    cfg.CourseDirectory.root = os.path.abspath(course)
+    cfg.Exchange.root = tempfile.gettempdir()
+    return cfg
+
+
+def coursedir(course: str) -> CourseDirectory:
+    return CourseDirectory(config=course_config(course))
+
+
+def ensure_gradebook(course: str, assignment: str) -> None:
+    """Record the assignment's notebooks and graded cells in the gradebook if missing.
+
+    Runs nbgrader's generate_assignment into a scratch release folder, so the committed
+    student versions are never rewritten.
+    """
+    cd = coursedir(course)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        try:
+            if gb.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    with tempfile.TemporaryDirectory() as release:
+        cfg = course_config(course)
+        cfg.CourseDirectory.release_directory = release
+        cfg.CourseDirectory.assignment_id = assignment
+        cfg.GenerateAssignment.create_assignment = True
+        cfg.BaseConverter.force = True
+        cfg.GenerateAssignment.preprocessors = [
+            p for p in GenerateAssignment.class_traits()["preprocessors"].default()
+        ]
+        converter = GenerateAssignment(coursedir=CourseDirectory(config=cfg), config=cfg)
+        converter.log.setLevel(logging.WARNING)
+        converter.start()
+
+
+class Autograder:
+    """nbgrader's autograde for one student at a time, with the sandboxed run's outputs."""
+
+    def __init__(self, course: str, assignment: str, results_dir: str) -> None:
+        cfg = course_config(course)
+        cfg.CourseDirectory.assignment_id = assignment
+        steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+        cfg.Autograde.autograde_preprocessors = [
+            ReplayExecute if s is Execute else s for s in steps
+        ]
+        cfg.ReplayExecute.results_dir = results_dir
+        cfg.Autograde.create_student = True
+        cfg.BaseConverter.force = True
+        self.coursedir = CourseDirectory(config=cfg)
+        self.assignment = assignment
+        self.converter = Autograde(coursedir=self.coursedir, config=cfg)
+        self.converter.log.setLevel(logging.ERROR)
+
+    def has_output(self, student: str) -> bool:
+        cd = self.coursedir
+        return os.path.isdir(cd.format_path(cd.autograded_directory, student, self.assignment))
+
+    def run(self, student: str) -> None:
+        _start(self.converter, self.coursedir, student)
+
+
+class Feedback:
+    """nbgrader's feedback HTML for one student at a time, without hidden tests' source."""
+
+    def __init__(self, course: str, assignment: str, show_hidden: bool) -> None:
+        cfg = course_config(course)
+        cfg.CourseDirectory.assignment_id = assignment
+        cfg.GenerateFeedback.preprocessors = [
+            GetGrades,
+            CSSHTMLHeaderPreprocessor,
+            HideHiddenTests,
+        ]
+        cfg.HideHiddenTests.show_hidden_tests = show_hidden
+        cfg.BaseConverter.force = True
+        self.coursedir = CourseDirectory(config=cfg)
+        self.converter = GenerateFeedback(coursedir=self.coursedir, config=cfg)
+        self.converter.log.setLevel(logging.ERROR)
+
+    def run(self, student: str) -> None:
+        _start(self.converter, self.coursedir, student)
+
+
+def feedback_many(course: str, assignment: str, show_hidden: bool, students, progress=None):
+    """Feedback for several students with one converter; returns how many."""
+    maker = Feedback(course, assignment, show_hidden)
+    for student in students:
+        maker.run(student)
+        if progress is not None:
+            progress()
+    return len(students)
+
+
+def _start(converter, cd: CourseDirectory, student: str) -> None:
+    cd.student_id = student
+    try:
+        converter.start()
+    except Exception as exc:  # nbgrader already logged it; the CSV gives the reason
+        log.error("nbgrader failed for %s: %s", student, exc)
+
+
+def scores(course: str, assignment: str) -> tuple[dict, dict]:
+    """Per student: nbgrader's export fields for this assignment; and the assignment's."""
+    cd = coursedir(course)
+    rows = {}
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        a = gb.find_assignment(assignment)
+        info = {"assignment": a.name, "duedate": a.duedate or "", "max_score": a.max_score}
+        for student in gb.students:
+            row = {
+                "student_id": student.id,
+                "last_name": student.last_name or "",
+                "first_name": student.first_name or "",
+                "email": student.email or "",
+            }
+            try:
+                sub = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                pass
+            else:
+                manual = sum(
+                    g.max_score
+                    for nb in sub.notebooks
+                    for g in nb.grades
+                    if g.needs_manual_grade and g.manual_score is None
+                )
+                if manual:
+                    row["manual"] = f"{manual:g} points await manual grading"
+                row.update(
+                    timestamp=sub.timestamp or "",
+                    raw_score=sub.score,
+                    late_submission_penalty=sub.late_submission_penalty,
+                    score=max(0.0, sub.score - sub.late_submission_penalty),
+                )
+            rows[student.id] = row
+    return rows, info
+
+
+def forget(course: str, assignment: str, students: list[str]) -> None:
+    """Remove stale submissions of students who now have nothing gradable."""
+    cd = coursedir(course)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
+            try:
+                gb.remove_submission(assignment, student)
+            except MissingEntry:
+                pass

@@ -1,0 +1,201 @@
+"""How a student's code is contained: bubblewrap, resource limits and a clean environment.
+
+Each notebook runs in its own bubblewrap sandbox:
+
+- no network (``--unshare-net``), its own process, IPC and host-name namespaces;
+- a file system that holds only read-only copies of ``/usr``, the Python installation, the
+  virtual environment and the ``nnlib`` package, plus an empty private ``/tmp`` (the working
+  directory): the course folder, the gradebook, the source notebooks and the other students'
+  files do not exist in it;
+- a cleared environment (no instructor secrets): only ``PATH``, ``HOME=/tmp``, ``LANG`` and the
+  grader's own settings;
+- an unprivileged user: when the grader runs as root, the worker drops to a user id of its own
+  (one per parallel slot, so one student's fork bomb cannot use another's process quota);
+- resource limits (:class:`Limits`; every number is a command-line option).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+
+#: User ids the worker switches to when the grader runs as root: ``UID_BASE + slot``.
+UID_BASE = 61000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one student's notebook (defaults in brackets).
+
+    Attributes:
+        memory_mb: address space of each sandboxed process [2048 MiB].
+        cpu_seconds: CPU time of each process [120 s]: all the student's cells together, and
+            each test on its own.
+        nproc: processes the sandbox's user may have [64].
+        fsize_mb: largest file the student's code may write [16 MiB].
+        cell_timeout: wall-clock seconds for one cell [60 s].
+        test_timeout: wall-clock seconds for one test cell [60 s].
+        max_faults: timeouts or crashes tolerated per notebook before the rest is skipped [4].
+        start_timeout: seconds for the sandbox to start and import numpy and nnlib [120 s].
+    """
+
+    memory_mb: int = 2048
+    cpu_seconds: int = 120
+    nproc: int = 64
+    fsize_mb: int = 16
+    cell_timeout: float = 60.0
+    test_timeout: float = 60.0
+    max_faults: int = 4
+    start_timeout: float = 120.0
+
+
+class SandboxUnavailable(RuntimeError):
+    """Raised when bubblewrap is missing or cannot create a sandbox on this machine."""
+
+
+def _binds() -> list[str]:
+    """Read-only binds: the system, the Python installation, the venv and nnlib itself."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = f"/{name}"
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    seen = set()
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for path in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], package):
+        path = os.path.realpath(path)
+        if path.startswith("/usr/") or any(path.startswith(s + "/") or path == s for s in seen):
+            continue
+        seen.add(path)
+        args += [*_parents(path), "--ro-bind", path, path]
+    # The venv's python is a symlink into the base installation; keep its own path working.
+    exe = os.path.abspath(sys.executable)
+    if os.path.dirname(exe) not in seen and not exe.startswith("/usr/"):
+        args += ["--ro-bind", os.path.dirname(exe), os.path.dirname(exe)]
+    return args
+
+
+def _parents(path: str) -> list[str]:
+    """Create ``path``'s ancestors traversable (bwrap makes them 0700 otherwise)."""
+    args = []
+    parts = path.strip("/").split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        args += ["--perms", "0755", "--dir", "/" + "/".join(parts[:i])]
+    return args
+
+
+def environment(rfd: int, wfd: int, uid: int | None) -> dict[str, str]:
+    """The whole environment the worker sees (nothing is inherited from the grader)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/.matplotlib",
+        "IPYTHONDIR": "/tmp/.ipython",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "NNLIB_GRADER_RFD": str(rfd),
+        "NNLIB_GRADER_WFD": str(wfd),
+    }
+    if uid is not None:
+        env["NNLIB_GRADER_UID"] = str(uid)
+    return env
+
+
+def command(rfd: int, wfd: int, uid: int | None, unsafe: bool = False) -> tuple[list, dict]:
+    """The argv and environment that start one worker (sandboxed unless ``unsafe``)."""
+    python = [os.path.abspath(sys.executable), "-I", "-m", "nnlib.grader.worker"]
+    env = environment(rfd, wfd, uid)
+    if unsafe:
+        return python, env
+    argv = [
+        shutil.which("bwrap") or "bwrap",
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "sandbox",
+        "--clearenv",
+        *_binds(),
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        "0777",
+        "--dir",
+        "/tmp/work",
+        "--chdir",
+        "/tmp/work",
+    ]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return [*argv, *python], {}
+
+
+def set_limits(limits: Limits, nproc: int | None = None) -> None:
+    """Apply the limits to the current process (called between fork and exec)."""
+    mib = 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mib,) * 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize_mb * mib,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if nproc is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+
+def user_nproc(limits: Limits, jobs: int) -> int:
+    """RLIMIT_NPROC for a non-root grader: the user's own processes count against it too."""
+    try:
+        mine = sum(
+            1
+            for pid in os.listdir("/proc")
+            if pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == os.getuid()
+        )
+    except OSError:
+        mine = 512
+    return mine + 16 + limits.nproc * jobs
+
+
+@functools.cache
+def check_available() -> None:
+    """Start one empty sandbox; raise :class:`SandboxUnavailable` saying why if it fails."""
+    if shutil.which("bwrap") is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap` (Debian/Ubuntu)"
+        )
+    argv, _ = command(0, 1, None)
+    probe = argv[: argv.index(os.path.abspath(sys.executable))]
+    probe += [os.path.abspath(sys.executable), "-I", "-c", "import nnlib, numpy"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SandboxUnavailable(f"bubblewrap could not start: {exc}") from exc
+    if done.returncode != 0:
+        raise SandboxUnavailable(
+            "bubblewrap could not create a sandbox here (user namespaces disabled?): "
+            + (done.stderr.strip().splitlines() or ["no message"])[-1]
+        )
