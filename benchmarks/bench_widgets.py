@@ -24,10 +24,19 @@ import time
 from pathlib import Path
 
 from nnlib.widgets import (
+    activation_figure,
+    autoencoder_figure,
+    backprop_figure,
     gradient_descent_figure,
+    init_explorer_figure,
     logistic_regression_figure,
     neuron_figure,
+    optimizer_race_figure,
     perceptron_figure,
+    presets_figure,
+    regularization_figure,
+    softmax_figure,
+    universal_approximation_figure,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +46,15 @@ FIGURES = {
     "perceptron (ch. 3)": perceptron_figure,
     "gradient descent (ch. 4)": gradient_descent_figure,
     "logistic regression (ch. 5)": logistic_regression_figure,
+    "activations (ch. 6)": activation_figure,
+    "universal approximation (ch. 6)": universal_approximation_figure,
+    "softmax (ch. 7)": softmax_figure,
+    "backprop (ch. 8)": backprop_figure,
+    "initialisation (ch. 9)": init_explorer_figure,
+    "optimizer race (ch. 9)": optimizer_race_figure,
+    "regularisation (ch. 9)": regularization_figure,
+    "playground presets (ch. 10)": presets_figure,
+    "autoencoders (ch. 11)": autoencoder_figure,
 }
 
 

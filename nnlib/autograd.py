@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # only for type hints; matplotlib stays an optional, lazy imp
     from matplotlib.axes import Axes
     from matplotlib.patches import Patch
 
-__all__ = ["Value", "draw_graph", "topological_order"]
+__all__ = ["Value", "draw_graph", "graph_layout", "topological_order"]
 
 
 def _as_float(data: object, name: str = "data") -> float:
@@ -308,8 +308,11 @@ def _node_text(node: Value, show_grad: bool) -> str:
     return "\n".join(lines)
 
 
-def _layout(order: list[Value]) -> tuple[dict[int, int], dict[int, float]]:
-    """Return each node's layer and its position (slot) within the layer.
+def graph_layout(order: list[Value]) -> tuple[dict[int, int], dict[int, float]]:
+    """Return each node's layer and its position (slot) within the layer, keyed by ``id(node)``.
+
+    ``order`` is :func:`topological_order` of the output. :func:`draw_graph` places nodes with
+    it; figures that draw a graph their own way use it to match ``draw_graph``'s picture.
 
     The output sits in the layer of its longest path from a leaf; every other node sits one
     layer before its first use, so constants and inputs appear next to where they enter.
@@ -378,7 +381,7 @@ def draw_graph(
     from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
     order = topological_order(value)
-    depth, slot = _layout(order)
+    depth, slot = graph_layout(order)
     texts = {id(n): _node_text(n, show_grad) for n in order}
     # Sizes are in inches at the default font size, estimated from the number of characters.
     widths = {k: max(map(len, t.split("\n"))) * _CHAR_WIDTH + 0.16 for k, t in texts.items()}

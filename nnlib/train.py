@@ -14,6 +14,7 @@ for a single sigmoid output, ``(N,)`` integer labels or ``(N, C)`` one-hot rows 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -264,8 +265,12 @@ def evaluate(
 
 def _show_progress(progress: object) -> bool:
     """``True``/``False`` as given; ``None`` ("auto"): only in an interactive session
-    (the Python prompt, a Jupyter kernel, or a terminal on stderr)."""
+    (the Python prompt, a Jupyter kernel, or a terminal on stderr), and never while notebooks are
+    executed into static pages (``NNLIB_WIDGETS_MODE=static``, set by the book's build), where a
+    bar would be a stored widget that the page cannot show."""
     if progress is None:
+        if os.environ.get("NNLIB_WIDGETS_MODE", "").strip().lower() == "static":
+            return False
         ipython = sys.modules.get("IPython")  # imported by Jupyter kernels and the IPython shell
         if hasattr(sys, "ps1") or (ipython is not None and ipython.get_ipython() is not None):
             return True
@@ -286,7 +291,7 @@ def fit(
     batch_size: int = 32,
     validation: tuple[object, object] | None = None,
     shuffle: bool = True,
-    seed: int | None = None,
+    seed: int | np.random.Generator | None = None,
     progress: bool | None = None,
     metrics: object = "auto",
 ) -> History:
@@ -310,11 +315,13 @@ def fit(
         batch_size: samples per gradient step, a positive integer (capped at ``N``).
         validation: optional ``(X_val, y_val)`` measured after every epoch.
         shuffle: reshuffle the samples every epoch.
-        seed: seed of the shuffling; the same seed (and the same initial model) gives the
-            same history.
+        seed: seed of the shuffling (an int, or a ``np.random.Generator`` to continue its
+            stream, e.g. to train one epoch per call); the same seed (and the same initial
+            model) gives the same history.
         progress: ``True`` shows a tqdm progress bar, ``False`` never does; ``None`` shows
             one only in an interactive session (terminal or notebook) and only once the run
-            has lasted ``PROGRESS_DELAY`` seconds, so short runs stay quiet.
+            has lasted ``PROGRESS_DELAY`` seconds, so short runs stay quiet (never while
+            notebooks are executed into static pages: ``NNLIB_WIDGETS_MODE=static``).
         metrics: ``"auto"`` measures accuracy for a classification loss whose targets are
             labels (0/1, integer or one-hot); ``("accuracy",)`` forces it; ``None`` or ``()``
             records the losses only.

@@ -320,6 +320,18 @@ def test_progress_bar_appears_in_an_interactive_run_once_the_delay_has_passed(ca
     assert "training: 100%" in capsys.readouterr().err
 
 
+def test_no_progress_bar_when_executed_into_static_pages(capsys, monkeypatch):
+    # The book's build executes chapters in kernels (interactive) with NNLIB_WIDGETS_MODE=static:
+    # a bar there would be a stored widget in a page with no kernel.
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)
+    monkeypatch.setattr(train_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setenv("NNLIB_WIDGETS_MODE", "static")
+    short_run()
+    assert capsys.readouterr().err == ""
+    short_run(progress=True)  # asking for one still shows it
+    assert "training: 100%" in capsys.readouterr().err
+
+
 # --- errors -----------------------------------------------------------------------------------
 def fit_args(**overrides):
     X, y = blobs(n=12)

@@ -108,6 +108,10 @@ def colab_from_published_notebooks(
 def setup(app: Sphinx) -> dict[str, Any]:
     # Set at import time of the extension, i.e. before jupyter-cache starts any kernel.
     os.environ.setdefault("NNLIB_WIDGETS_MODE", "static")
+    # The chapters train small networks: BLAS threads only add overhead there (4-20x slower on a
+    # busy 2-core machine). The kernels inherit this environment.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     app.add_config_value("nnlib_colab_branch", "gh-pages", "html")
     app.connect("builder-inited", copy_mathjax)
     # After sphinx-thebe (priority 500) has added its configuration script.

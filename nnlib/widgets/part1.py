@@ -19,7 +19,7 @@ from nnlib.functional import sigmoid
 from nnlib.neurons import ThresholdNeuron, truth_table
 from nnlib.perceptron import ConvergenceWarning, Perceptron
 from nnlib.regression import LinearRegression, LogisticRegression, mse, normal_equation
-from nnlib.widgets.core import InteractiveFigure, dropdown, player, slider
+from nnlib.widgets.core import InteractiveFigure, animate, dropdown, player, slider
 
 __all__ = [
     "BOOLEAN_FUNCTIONS",
@@ -71,12 +71,6 @@ def _line_through_box(w: np.ndarray, b: float, lo: float, hi: float) -> tuple[li
         x = -b / w1
         return [x, x], [lo, hi]
     return [], []
-
-
-def _animate(*artists: Any) -> None:
-    """Mark the artists that ``update`` changes: the figure redraws only them (blitting)."""
-    for artist in artists:
-        artist.set_animated(True)
 
 
 def _scatter_classes(ax: Any, X: np.ndarray, y: np.ndarray, size: float = 28) -> list:
@@ -157,7 +151,7 @@ def neuron_figure(
             yticks=[0, 1],
         )
         title = ax.set_title("")
-        _animate(region, line, dots, *labels, title)
+        animate(region, line, dots, *labels, title)
         return {"region": region, "line": line, "dots": dots, "labels": labels, "title": title}
 
     def update(state: dict[str, Any], w1: float, w2: float, b: float) -> str:
@@ -268,7 +262,7 @@ def perceptron_figure(
             title="Updates per epoch",
         )
         ax_err.grid(alpha=0.3)
-        _animate(region, line, c0, c1, wrong, title, curve, marker)
+        animate(region, line, c0, c1, wrong, title, curve, marker)
         return {
             "ax_err": ax_err,
             "region": region,
@@ -415,7 +409,7 @@ def gradient_descent_figure(
             title="Training loss",
         )
         ax_loss.grid(alpha=0.3)
-        _animate(line, title, curve, done, marker)
+        animate(line, title, curve, done, marker)
         return {
             "line": line,
             "title": title,
@@ -530,7 +524,7 @@ def logistic_regression_figure(
         ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
         title = ax.set_title("", fontsize=10)
         # The data are static but drawn above the animated surface, so they are animated too.
-        _animate(surface, line, title, *points_artists)
+        animate(surface, line, title, *points_artists)
         return {"surface": surface, "line": line, "title": title}
 
     def update(state: dict[str, Any], w1: float, w2: float, b: float) -> str:
