@@ -88,10 +88,27 @@ class _Capture(io.TextIOBase):
         return text
 
 
+class _RequestStreams:
+    """Collects what the student's code prints while it serves one request of a test."""
+
+    def __enter__(self):
+        self.old = sys.stdout, sys.stderr
+        self.out, self.err = _Capture("stdout"), _Capture("stderr")
+        sys.stdout, sys.stderr = self.out, self.err
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.old
+
+    def text(self) -> tuple[str, str]:
+        return self.out.text(), self.err.text()
+
+
 class Worker:
     """Runs cells on command; see the module docstring."""
 
-    def __init__(self, rfd: int, wfd: int) -> None:
+    def __init__(self, rfd: int, wfd: int, fdsock=None) -> None:
+        self.fdsock = fdsock
         self.rfile = os.fdopen(rfd, "rb", buffering=0)
         self.wfd = wfd
         self.buffer = b""
@@ -174,28 +191,34 @@ class Worker:
         return {"status": "error" if error else "ok", "outputs": outputs, "error": error}
 
     def run_test(self, cmd: dict) -> dict:
-        """Fork; the child restores trusted state, runs the test and answers itself."""
+        """Fork; the child restores trusted state and serves the judge's requests.
+
+        The test itself runs in the judge (:mod:`nnlib.grader.judge`), which sends the verdict
+        to the grader on its own pipe; the child only answers operations on the student's
+        objects over the socket the grader passed for this test (:mod:`nnlib.grader.remote`).
+        """
+        import socket
+
+        fds = []
+        try:
+            _, fds, _, _ = socket.recv_fds(self.fdsock, 16, 1)
+        except OSError:
+            pass
+        if not fds:
+            return {"status": "ended", "reason": "the grader passed no link for the test"}
+        link = socket.socket(fileno=fds[0])
         pid = _fork()
-        if pid == 0:  # the child: answer, then leave without running any exit handlers
+        if pid == 0:  # the child: serve, then leave without running any exit handlers
             try:
-                reply = self._test_in_child(cmd)
-                reply["nonce"] = cmd["nonce"]
-                self.send(reply)
+                self.fdsock.close()
+                self._serve_test(cmd, link)
             finally:
                 os._exit(0)
+        link.close()
         _, status = os.waitpid(pid, 0)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and cmd.get("carry"):
             self.carry(cmd)
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            reason = {
-                signal.SIGXCPU: "CPU time limit exceeded",
-                signal.SIGKILL: "killed (memory or CPU limit)",
-                signal.SIGSEGV: "crashed (segmentation fault)",
-                signal.SIGXFSZ: "file size limit exceeded",
-            }.get(sig, f"killed by signal {signal.Signals(sig).name}")
-        else:
-            reason = f"the test's process exited early (exit code {os.WEXITSTATUS(status)})"
+        reason = _ended_reason(status)
         return {"status": "ended", "reason": reason}
 
     def carry(self, cmd: dict) -> None:
@@ -213,7 +236,9 @@ class Worker:
         finally:
             sys.stdout, sys.stderr = old
 
-    def _test_in_child(self, cmd: dict) -> dict:
+    def _serve_test(self, cmd: dict, link) -> None:
+        from nnlib.grader import remote
+
         os.setpgid(0, 0)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
@@ -227,41 +252,34 @@ class Worker:
             if value is not None and any(value is f for f in forbidden.values()):
                 reference.append(f"{name} is nnlib's {_qualname(value)}")
         _guard_returns(self.user_ns)
-
-        stdout, stderr = _Capture("stdout"), _Capture("stderr")
-        sys.stdout, sys.stderr = stdout, stderr
         self.outputs = []
         hook = _ReferenceHook(forbidden) if forbidden else None
-        error = value = None
-        try:
-            tree = ast.parse(cmd["source"], f"<test:{cmd.get('grade_id')}>")
-            last = None
-            if tree.body and _isinstance(tree.body[-1], ast.Expr):
-                last = ast.Expression(tree.body.pop().value)
-            code = _compile(tree, f"<test:{cmd.get('grade_id')}>", "exec")
-            if hook:
-                sys.setprofile(hook)
-            _exec(code, self.user_ns)
-            if last is not None:
-                value = eval(_compile(last, f"<test:{cmd.get('grade_id')}>", "eval"), self.user_ns)
-        except BaseException as exc:
-            error = {"ename": _type(exc).__name__, "evalue": _safe_str(exc)}
-        finally:
+        seen = [0]
+
+        def hits() -> list[str]:
+            if hook is None:
+                return []
+            new = hook.hits[seen[0] :]
+            seen[0] = len(hook.hits)
+            return sorted(set(new))[:20]
+
+        def finish() -> dict:
             current = sys.getprofile()
             sys.setprofile(None)
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        if hook and current is not hook:
-            tamper.append("the test's profile hook was removed during the test")
+            if hook and current is not hook:
+                tamper.append("the test's profile hook was removed during the test")
+            notes = tamper + [f"during the test: {t}" for t in self.snapshot.restore()]
+            return {
+                "tamper": [str(t) for t in notes],
+                "reference": sorted(set(reference + (hook.hits if hook else []))),
+                "displays": json.dumps(_jsonable(self.outputs[:50])),
+            }
+
+        server = remote.StudentServer(link, self.user_ns, _RequestStreams, finish)
+        server.hits_source = hits
         if hook:
-            reference += hook.hits
-        tamper += [f"during the test: {t}" for t in self.snapshot.restore()]
-        outputs = _streams(stdout, stderr, merge=True) + self.outputs
-        reply = {"status": "error" if error else "ok", "outputs": outputs, "error": error}
-        if value is not None:
-            reply["value"] = value if _type(value) in (int, float) else None
-        reply["tamper"] = tamper
-        reply["reference"] = sorted(set(reference))
-        return reply
+            sys.setprofile(hook)
+        server.serve()
 
     def serve(self) -> None:
         hello = self.receive()
@@ -285,6 +303,19 @@ class Worker:
             reply["nonce"] = cmd["nonce"]
             reply["idx"] = cmd["idx"]
             self.send(_jsonable(reply))
+
+
+def _ended_reason(status: int) -> str:
+    """Why a test's process ended, from its ``waitpid`` status."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return {
+            signal.SIGXCPU: "CPU time limit exceeded",
+            signal.SIGKILL: "killed (memory or CPU limit)",
+            signal.SIGSEGV: "crashed (segmentation fault)",
+            signal.SIGXFSZ: "file size limit exceeded",
+        }.get(sig, f"killed by signal {signal.Signals(sig).name}")
+    return f"the test's process exited early (exit code {os.WEXITSTATUS(status)})"
 
 
 def _make_displayhook(worker: Worker):
@@ -609,7 +640,10 @@ def _jsonable(value):
 
 
 def main() -> None:
+    import socket
+
     rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
+    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
     # Student code must not find the grader's source tree on its path through cwd.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     uid = os.environ.pop("NNLIB_GRADER_UID", None)
@@ -617,7 +651,7 @@ def main() -> None:
         os.setgroups([])
         os.setgid(int(uid))
         os.setuid(int(uid))
-    Worker(rfd, wfd).serve()
+    Worker(rfd, wfd, fdsock).serve()
 
 
 if __name__ == "__main__":
