@@ -131,7 +131,7 @@ class Process:
         return nonce
 
     def collect(self, nonce: str, deadline: float, until: str | None = None) -> list[dict]:
-        """The replies that echo ``nonce``, up to the first (or the one whose status is ``until``)."""
+        """The replies echoing ``nonce``, up to the first (or the one whose status is ``until``)."""
         replies = self.replies = []
         while True:
             reply = self._read_line(deadline)

@@ -144,7 +144,7 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
         _exec(_compile(tree, name, "exec"), namespace)
         if last is not None:
             value = _eval(_compile(last, name, "eval"), namespace)
-    except BaseException as exc:  # noqa: BLE001 - the test failed, however
+    except BaseException as exc:
         error = {"ename": type(exc).__name__, "evalue": _safe_str(exc)}
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
@@ -188,7 +188,9 @@ def _strings(value) -> list[str]:
 
 def _free_names(tree: ast.AST) -> set[str]:
     """Every name the test reads (anywhere) and does not bind at its top level."""
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    loaded = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
     stored: set[str] = set()
     scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
     todo = list(getattr(tree, "body", []))

@@ -182,7 +182,9 @@ class Codec:
             return self.export(value)
         kind = type(value)
         if value is None or kind in (bool, int, str):
-            return value if kind is not str or len(value) <= MESSAGE_LIMIT // 8 else self.export(value)
+            if kind is str and len(value) > MESSAGE_LIMIT // 8:
+                return self.export(value)
+            return value
         if kind is float:
             return {"$": "f", "v": repr(value)}
         if kind is complex:
@@ -370,12 +372,14 @@ def _into(old, new):
 class Proxy:
     """A student-side object, seen from the judge: every operation is forwarded."""
 
-    __slots__ = ("_nnlib_remote_h", "__weakref__")
+    __slots__ = ("__weakref__", "_nnlib_remote_h")
 
     def __getattr__(self, name: str):
         if name.startswith("__") and name.endswith("__"):
             if name in ("__name__", "__qualname__"):
                 return _link(self).request("getattr", self, name=name, want=str)
+            if name == "__dict__":  # vars(): a copy of the object's attributes
+                return _link(self).request("getattr", self, name=name, want=dict)
             raise AttributeError(name)
         return _link(self).request("getattr", self, name=name)
 
@@ -442,6 +446,15 @@ class Proxy:
 
     def __hash__(self) -> int:
         return hash(("nnlib-remote", object.__getattribute__(self, "_nnlib_remote_h")))
+
+    def __copy__(self):  # a reference to the student's object: a copy is the same reference
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a proxy of the student's object cannot be pickled")
 
     @property
     def __class__(self):  # isinstance(proxy, nnlib.modules.Module) for a student's layer
@@ -747,10 +760,10 @@ class StudentServer(Codec):
                 target = self.objects.get(message.get("h"))
                 result = self.run(op, target, message.get("name"), fields)
                 reply["ok"] = self.encode(result)
-            except BaseException as exc:  # noqa: BLE001 - everything the student raises
+            except BaseException as exc:
                 try:
                     text = str(exc)
-                except BaseException:  # noqa: BLE001
+                except BaseException:
                     text = "<an exception whose message could not be shown>"
                 reply = {"exc": {"type": type(exc).__name__[:100], "msg": text[:2000]}}
         reply["out"], reply["err"] = streams.text()
@@ -759,7 +772,7 @@ class StudentServer(Codec):
             reply["hits"] = self.hits_source()
         try:
             reply["sync"] = self.outgoing_sync()
-        except BaseException:  # noqa: BLE001 - a student's Parameter that cannot be read
+        except BaseException:
             reply["sync"] = {}
         return reply
 
@@ -784,6 +797,8 @@ class StudentServer(Codec):
             args, kwargs = f.get("args", []), f.get("kwargs", {})
             return target(*args, **kwargs)
         if op == "getattr":
+            if name == "__dict__":
+                return dict(vars(target))
             return getattr(target, str(name))
         if op == "setattr":
             return setattr(target, str(name), f.get("value"))
@@ -814,8 +829,8 @@ class StudentServer(Codec):
         if op == "format":
             return format(target, str(f.get("value")))[:TEXT_LIMIT]
         if op in ("float", "int", "index", "complex"):
-            value = {"float": float, "int": int, "index": operator.index, "complex": complex}[
-                op
-            ](target)
+            value = {"float": float, "int": int, "index": operator.index, "complex": complex}[op](
+                target
+            )
             return value
         raise TypeError(f"unsupported request {op!r}")

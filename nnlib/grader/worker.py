@@ -5,20 +5,21 @@ bubblewrap and speaks JSON lines over two inherited pipe descriptors (its stdout
 lead nowhere the grader reads). Nothing here is trusted once the first student cell ran; the
 host only believes messages that echo the nonce of the command they answer.
 
-Student cells run in this process, one after the other, like a Jupyter kernel. Every test cell
-runs in a *forked child*, so a test sees exactly the state the student's code left and nothing
-a previous test left, background threads are gone, and a crash, ``os._exit`` or memory bomb in
-a test only ends that child. Before a test runs, the child puts back what the student's code
-may have patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile
-hooks, the global random state), notes every such change as tampering, and runs the test with
-the builtin ``exec`` outside IPython (so input transformers, custom exception handlers and
-event hooks never see it). Calls into nnlib's reference implementation of the part being
-tested are caught by a profile hook.
+Student cells run in this process, one after the other, like a Jupyter kernel. Test cells do
+*not* run here: each runs in the judge (:mod:`nnlib.grader.judge`), a separate sandboxed
+process that never runs student code and sends the verdict to the grader itself. For each
+test this worker forks a child, so the test sees exactly the state the student's code left
+and nothing a previous test left, background threads are gone, and a crash, ``os._exit`` or
+memory bomb only ends that child. The child puts back what the student's code may have
+patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile hooks, the
+global random state), notes every such change as tampering, and then only serves the judge's
+operations on the student's objects (:mod:`nnlib.grader.remote`): whatever the student's code
+does in there, it cannot reach the test's code, data or verdict. Calls into nnlib's reference
+implementation of the part being tested are caught by a profile hook and reported.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import io
 import json
@@ -225,7 +226,7 @@ class Worker:
         """Run a test cell here too, silently, for the names later cells take from it.
 
         Stock nbgrader runs every cell in one kernel, so a test cell may define data that a
-        later test uses; the verdict, though, only ever comes from the forked child.
+        later test uses; the verdict, though, only ever comes from the judge.
         """
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Capture("stdout"), _Capture("stderr")

@@ -352,7 +352,9 @@ def _forged():
                          "reference": [], "nonce": n, "idx": 0}) + "\\n").encode()
             for n in nonces]
 """
-FORGE_GC = _FIND_NONCE + """
+FORGE_GC = (
+    _FIND_NONCE
+    + """
 def double(x):
     for o in gc.get_objects():
         if type(o).__name__ in ('Worker', 'Judge', 'JudgeLink') and hasattr(o, 'send'):
@@ -364,7 +366,10 @@ def double(x):
                     pass
     os._exit(0)
 """
-FORGE_FDS = _FIND_NONCE + """
+)
+FORGE_FDS = (
+    _FIND_NONCE
+    + """
 def double(x):
     for line in _forged():
         for fd in os.listdir('/proc/self/fd'):
@@ -374,6 +379,7 @@ def double(x):
                 pass
     return 3 * x
 """
+)
 CASES += [
     Case("forge_frames", 4, "test_double", answers={"double": FORGE_FRAMES}),
     Case("steal_expected", 4, "", answers={"double": STEAL_EXPECTED}),
