@@ -85,6 +85,8 @@ class Channel:
     def receive(self) -> dict:
         while True:
             end = self.buffer.find(b"\n")
+            if end > MESSAGE_LIMIT:
+                raise RemoteError("a reply longer than the message limit")
             if end >= 0:
                 line = bytes(self.buffer[:end])
                 del self.buffer[: end + 1]

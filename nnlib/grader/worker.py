@@ -37,28 +37,6 @@ STREAM_LIMIT = 20_000  # characters of stdout/stderr kept per cell
 RICH_LIMIT = 1_000_000  # bytes of one rich output (an image) kept
 _STUDENT = "<ipython-input-"  # the file name IPython compiles student cells under
 
-# Dunder methods through which a returned object could lie to a check.
-_LYING_DUNDERS = (
-    "__array__",
-    "__array_function__",
-    "__array_ufunc__",
-    "__array_interface__",
-    "__array_struct__",
-    "__eq__",
-    "__ne__",
-    "__lt__",
-    "__le__",
-    "__gt__",
-    "__ge__",
-    "__bool__",
-    "__float__",
-    "__int__",
-    "__index__",
-    "__abs__",
-    "__sub__",
-    "__rsub__",
-)
-
 
 class _Capture(io.TextIOBase):
     """A bounded text stream: keeps the first ``STREAM_LIMIT`` characters."""
@@ -252,7 +230,6 @@ class Worker:
             value = self.user_ns.get(name)
             if value is not None and any(value is f for f in forbidden.values()):
                 reference.append(f"{name} is nnlib's {_qualname(value)}")
-        _guard_returns(self.user_ns)
         self.outputs = []
         hook = _ReferenceHook(forbidden) if forbidden else None
         seen = [0]
@@ -522,57 +499,6 @@ def _resolve(names: list[str]) -> dict[str, object]:
 
 def _qualname(obj) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
-
-
-def _guard_returns(namespace: dict) -> None:
-    """Make the student's functions and methods return plain data to the test.
-
-    An ndarray subclass becomes a plain ndarray, a float or int subclass a plain float or int,
-    and an object of a student class that defines comparison or array hooks is refused.
-    """
-    import functools
-
-    import numpy as np
-
-    def clean(value, depth=0):
-        kind = _type(value)
-        if kind in (float, int, bool, str, bytes, type(None), np.ndarray, complex):
-            return value
-        if _isinstance(value, np.ndarray):
-            return np.array(value, copy=True, subok=False)
-        if _isinstance(value, np.generic):
-            return value.item() if kind.__module__ != "numpy" else value
-        if _isinstance(value, float | int) and not _isinstance(value, bool):
-            return (float if _isinstance(value, float) else int)(value)
-        if kind in (tuple, list) and depth < 4:
-            return kind(clean(v, depth + 1) for v in value)
-        if kind is dict and depth < 4:
-            return {k: clean(v, depth + 1) for k, v in value.items()}
-        if _is_student(kind) and any(
-            d in vars(c) for c in kind.__mro__[:-1] for d in _LYING_DUNDERS
-        ):
-            raise TypeError(
-                f"returned a {kind.__name__} object that overrides comparison or array hooks; "
-                "return a numpy array or a number"
-            )
-        return value
-
-    def wrap(func):
-        @functools.wraps(func)
-        def guarded(*args, **kwargs):
-            return clean(func(*args, **kwargs))
-
-        return guarded
-
-    for name, value in list(namespace.items()):
-        if _isinstance(value, types.FunctionType) and value.__code__.co_filename.startswith(
-            _STUDENT
-        ):
-            namespace[name] = wrap(value)
-        elif _isinstance(value, type) and _is_student(value):
-            for key, attr in list(vars(value).items()):
-                if _isinstance(attr, types.FunctionType) and key not in ("__init__", "__repr__"):
-                    setattr(value, key, wrap(attr))
 
 
 def _rich(output_type: str, data, metadata) -> dict:
