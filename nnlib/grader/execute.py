@@ -14,6 +14,7 @@ import os
 import secrets
 import select
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -58,6 +59,7 @@ class Cell:
     defines: list[str] = field(default_factory=list)
     hidden: bool = False
     carry: bool = False  # a test that defines names later cells use: also run in the kernel
+    prelude: list[str] = field(default_factory=list)  # the instructor's imports, for the judge
 
 
 class Fault(Exception):
@@ -68,14 +70,25 @@ class Fault(Exception):
         self.reason = reason
 
 
-class Worker:
-    """One running sandbox, seen from the grader."""
+class Process:
+    """One running sandbox (a student's worker or a judge), seen from the grader."""
 
-    def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
+    def __init__(
+        self,
+        limits: Limits,
+        uid: int | None,
+        unsafe: bool,
+        nproc: int | None,
+        module: str = "nnlib.grader.worker",
+    ):
         self.limits = limits
         cmd_r, self.cmd_w = os.pipe()
         self.res_r, res_w = os.pipe()
-        argv, env = sandbox.command(cmd_r, res_w, None if unsafe else uid, unsafe=unsafe)
+        self.fdsock, fd_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = fd_end.fileno()
+        argv, env = sandbox.command(
+            cmd_r, res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
+        )
         self.tmp = tempfile.TemporaryDirectory(prefix="nnlib-grader-")
         self.stderr = open(os.path.join(self.tmp.name, "stderr"), "wb")
         self.proc = subprocess.Popen(
@@ -85,12 +98,13 @@ class Worker:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self.stderr,
-            pass_fds=(cmd_r, res_w),
+            pass_fds=(cmd_r, res_w, fds),
             start_new_session=True,
             preexec_fn=lambda: sandbox.set_limits(limits, nproc),
         )
         os.close(cmd_r)
         os.close(res_w)
+        fd_end.close()
         os.set_blocking(self.cmd_w, False)
         self.buffer = b""
         self.replies: list[dict] = []
@@ -100,10 +114,24 @@ class Worker:
 
         Waits for one reply, or (``until``) for the reply whose status is ``until``.
         """
+        deadline = time.monotonic() + timeout
+        nonce = self.send(message, deadline)
+        return self.collect(nonce, deadline, until)
+
+    def send(self, message: dict, deadline: float, fd: int | None = None) -> str:
+        """Send one command (and a descriptor for it); return its nonce."""
         nonce = secrets.token_hex(16)
         message = {**message, "nonce": nonce}
-        deadline = time.monotonic() + timeout
         self._write((json.dumps(message) + "\n").encode(), deadline)
+        if fd is not None:
+            try:
+                socket.send_fds(self.fdsock, [b"L"], [fd])
+            except OSError:
+                raise Fault(self._died()) from None
+        return nonce
+
+    def collect(self, nonce: str, deadline: float, until: str | None = None) -> list[dict]:
+        """The replies echoing ``nonce``, up to the first (or the one whose status is ``until``)."""
         replies = self.replies = []
         while True:
             reply = self._read_line(deadline)
@@ -177,8 +205,67 @@ class Worker:
                 os.close(fd)
             except OSError:
                 pass
+        self.fdsock.close()
         self.stderr.close()
         self.tmp.cleanup()
+
+
+class Worker:
+    """A student's worker and the judge that runs its tests (two sandboxes)."""
+
+    def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
+        self.judge = Process(limits, uid, unsafe, nproc, module="nnlib.grader.judge")
+        try:
+            self.student = Process(limits, uid, unsafe, nproc)
+        except BaseException:
+            self.judge.close()
+            raise
+        self.replies: list[dict] = []
+
+    def start(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        hello = {"op": "hello", "modules": PRELOAD}
+        nonces = [p.send(hello, deadline) for p in (self.judge, self.student)]
+        for process, nonce in zip((self.judge, self.student), nonces, strict=True):
+            if process.collect(nonce, deadline)[-1].get("status") != "ready":
+                raise Fault("it did not report ready")
+
+    def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
+        self.replies = []
+        return self.student.request(message, timeout, until)
+
+    def test(self, message: dict, prelude: list[str], timeout: float) -> dict:
+        """Run a test: the judge runs its code, the student's worker serves its objects.
+
+        Returns the judge's verdict, or a fault when the student's side died under the test.
+        """
+        deadline = time.monotonic() + timeout
+        judge_end, student_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.replies = []
+        try:
+            for_judge = {**message, "prelude": prelude}
+            for_student = dict(message)
+            if not message.get("carry"):
+                for_student["source"] = ""  # the student's side never sees the test
+            j = self.judge.send(for_judge, deadline, judge_end.fileno())
+            s = self.student.send(for_student, deadline, student_end.fileno())
+        finally:
+            judge_end.close()
+            student_end.close()
+        judged = self.judge.collect(j, deadline, until="ended")
+        verdicts = [r for r in judged if r.get("status") in ("ok", "error")]
+        self.replies = verdicts
+        ended = self.student.collect(s, deadline, until="ended")
+        if not verdicts:  # the test's own code ended the judge's process
+            return _fault(judged[-1].get("reason", "crashed"))
+        verdict = verdicts[0]
+        if verdict.get("lost"):  # the student's side died: say how, as before the split
+            return _fault(ended[-1].get("reason", "crashed"))
+        return verdict
+
+    def close(self) -> None:
+        self.student.close()
+        self.judge.close()
 
 
 def run_cells(
@@ -205,9 +292,7 @@ def run_cells(
         worker = Worker(limits, uid, unsafe, nproc)
         phase, current = "start", None
         try:
-            hello = {"op": "hello", "modules": PRELOAD}
-            if worker.request(hello, limits.start_timeout)[-1].get("status") != "ready":
-                raise Fault("it did not report ready")
+            worker.start(limits.start_timeout)
             phase = "replay"
             for cell in cells[:position]:  # rebuild the state a faulty cell destroyed
                 if (cell.kind == "state" or cell.carry) and cell.idx not in skipped:
@@ -217,12 +302,8 @@ def run_cells(
             for cell in cells[position:]:
                 current = cell
                 if cell.kind == "test":
-                    replies = worker.request(_command(cell), limits.test_timeout, until="ended")
-                    verdicts = [r for r in replies if r.get("status") in ("ok", "error")]
-                    if verdicts:
-                        results[cell.idx] = verdicts[0]
-                    else:
-                        results[cell.idx] = _fault(replies[-1].get("reason", "crashed"))
+                    prelude = cell.prelude
+                    results[cell.idx] = worker.test(_command(cell), prelude, limits.test_timeout)
                 else:
                     results[cell.idx] = worker.request(_command(cell), limits.cell_timeout)[-1]
                 position += 1

@@ -227,21 +227,51 @@ def plan(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[Cell]
             pending = []
     cells = []
     code = [(idx, c) for idx, c in enumerate(nb.cells) if c.cell_type == "code"]
+    prelude: list[str] = []
     for k, (idx, cell) in enumerate(code):
+        meta = _meta(cell)
         if is_test(cell):
             gid = _meta(cell)["grade_id"]
             names = part_names.get(gid, [])
             forbid = sorted({path for n in names for path in index.get(n, [])})
             later = set().union(*[_free_names(c.source) for _, c in code[k + 1 :]])
             carry = bool(_stored_names(cell.source) & later)
-            cells.append(
-                Cell(
-                    idx, "test", cell.source, gid, forbid, names, HIDDEN_BEGIN in cell.source, carry
-                )
+            test = Cell(
+                idx, "test", cell.source, gid, forbid, names, HIDDEN_BEGIN in cell.source, carry
             )
+            test.prelude = list(prelude)
+            cells.append(test)
+            prelude += trusted_imports(cell.source)
         else:
+            if meta.get("grade_id") and meta.get("locked") and not meta.get("solution"):
+                prelude += trusted_imports(cell.source)
             cells.append(Cell(idx, "state", cell.source, _meta(cell).get("grade_id")))
     return cells
+
+
+def trusted_imports(source: str) -> list[str]:
+    """The top-level imports of numpy, nnlib and the standard modules the grader trusts.
+
+    The judge runs these itself before a test, so the names they bind (``np``, ``grading``)
+    are its own objects and are never taken from the student's side.
+    """
+    from nnlib.grader.worker import TRUSTED_PREFIXES
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            roots = [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots = [node.module.split(".")[0]]
+        else:
+            continue
+        if all(r in TRUSTED_PREFIXES for r in roots):
+            found.append(ast.unparse(node))
+    return found
 
 
 def _stored_names(source: str) -> set[str]:

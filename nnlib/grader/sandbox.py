@@ -95,7 +95,7 @@ def _parents(path: str) -> list[str]:
     return args
 
 
-def environment(rfd: int, wfd: int, uid: int | None) -> dict[str, str]:
+def environment(rfd: int, wfd: int, uid: int | None, fds: int | None = None) -> dict[str, str]:
     """The whole environment the worker sees (nothing is inherited from the grader)."""
     env = {
         "PATH": "/usr/bin:/bin",
@@ -112,15 +112,28 @@ def environment(rfd: int, wfd: int, uid: int | None) -> dict[str, str]:
         "NNLIB_GRADER_RFD": str(rfd),
         "NNLIB_GRADER_WFD": str(wfd),
     }
+    if fds is not None:
+        env["NNLIB_GRADER_FDS"] = str(fds)
     if uid is not None:
         env["NNLIB_GRADER_UID"] = str(uid)
     return env
 
 
-def command(rfd: int, wfd: int, uid: int | None, unsafe: bool = False) -> tuple[list, dict]:
-    """The argv and environment that start one worker (sandboxed unless ``unsafe``)."""
-    python = [os.path.abspath(sys.executable), "-I", "-m", "nnlib.grader.worker"]
-    env = environment(rfd, wfd, uid)
+def command(
+    rfd: int,
+    wfd: int,
+    uid: int | None,
+    unsafe: bool = False,
+    fds: int | None = None,
+    module: str = "nnlib.grader.worker",
+) -> tuple[list, dict]:
+    """The argv and environment that start one worker or judge (sandboxed unless ``unsafe``).
+
+    ``fds`` is a Unix socket over which the grader passes each test's link (see
+    :mod:`nnlib.grader.judge`).
+    """
+    python = [os.path.abspath(sys.executable), "-I", "-m", module]
+    env = environment(rfd, wfd, uid, fds)
     if unsafe:
         return python, env
     argv = [

@@ -5,20 +5,21 @@ bubblewrap and speaks JSON lines over two inherited pipe descriptors (its stdout
 lead nowhere the grader reads). Nothing here is trusted once the first student cell ran; the
 host only believes messages that echo the nonce of the command they answer.
 
-Student cells run in this process, one after the other, like a Jupyter kernel. Every test cell
-runs in a *forked child*, so a test sees exactly the state the student's code left and nothing
-a previous test left, background threads are gone, and a crash, ``os._exit`` or memory bomb in
-a test only ends that child. Before a test runs, the child puts back what the student's code
-may have patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile
-hooks, the global random state), notes every such change as tampering, and runs the test with
-the builtin ``exec`` outside IPython (so input transformers, custom exception handlers and
-event hooks never see it). Calls into nnlib's reference implementation of the part being
-tested are caught by a profile hook.
+Student cells run in this process, one after the other, like a Jupyter kernel. Test cells do
+*not* run here: each runs in the judge (:mod:`nnlib.grader.judge`), a separate sandboxed
+process that never runs student code and sends the verdict to the grader itself. For each
+test this worker forks a child, so the test sees exactly the state the student's code left
+and nothing a previous test left, background threads are gone, and a crash, ``os._exit`` or
+memory bomb only ends that child. The child puts back what the student's code may have
+patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile hooks, the
+global random state), notes every such change as tampering, and then only serves the judge's
+operations on the student's objects (:mod:`nnlib.grader.remote`): whatever the student's code
+does in there, it cannot reach the test's code, data or verdict. Calls into nnlib's reference
+implementation of the part being tested are caught by a profile hook and reported.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import io
 import json
@@ -35,28 +36,6 @@ TRUSTED_PREFIXES = ("numpy", "nnlib", "math", "builtins", "operator", "functools
 STREAM_LIMIT = 20_000  # characters of stdout/stderr kept per cell
 RICH_LIMIT = 1_000_000  # bytes of one rich output (an image) kept
 _STUDENT = "<ipython-input-"  # the file name IPython compiles student cells under
-
-# Dunder methods through which a returned object could lie to a check.
-_LYING_DUNDERS = (
-    "__array__",
-    "__array_function__",
-    "__array_ufunc__",
-    "__array_interface__",
-    "__array_struct__",
-    "__eq__",
-    "__ne__",
-    "__lt__",
-    "__le__",
-    "__gt__",
-    "__ge__",
-    "__bool__",
-    "__float__",
-    "__int__",
-    "__index__",
-    "__abs__",
-    "__sub__",
-    "__rsub__",
-)
 
 
 class _Capture(io.TextIOBase):
@@ -88,10 +67,27 @@ class _Capture(io.TextIOBase):
         return text
 
 
+class _RequestStreams:
+    """Collects what the student's code prints while it serves one request of a test."""
+
+    def __enter__(self):
+        self.old = sys.stdout, sys.stderr
+        self.out, self.err = _Capture("stdout"), _Capture("stderr")
+        sys.stdout, sys.stderr = self.out, self.err
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.old
+
+    def text(self) -> tuple[str, str]:
+        return self.out.text(), self.err.text()
+
+
 class Worker:
     """Runs cells on command; see the module docstring."""
 
-    def __init__(self, rfd: int, wfd: int) -> None:
+    def __init__(self, rfd: int, wfd: int, fdsock=None) -> None:
+        self.fdsock = fdsock
         self.rfile = os.fdopen(rfd, "rb", buffering=0)
         self.wfd = wfd
         self.buffer = b""
@@ -174,35 +170,41 @@ class Worker:
         return {"status": "error" if error else "ok", "outputs": outputs, "error": error}
 
     def run_test(self, cmd: dict) -> dict:
-        """Fork; the child restores trusted state, runs the test and answers itself."""
+        """Fork; the child restores trusted state and serves the judge's requests.
+
+        The test itself runs in the judge (:mod:`nnlib.grader.judge`), which sends the verdict
+        to the grader on its own pipe; the child only answers operations on the student's
+        objects over the socket the grader passed for this test (:mod:`nnlib.grader.remote`).
+        """
+        import socket
+
+        fds = []
+        try:
+            _, fds, _, _ = socket.recv_fds(self.fdsock, 16, 1)
+        except OSError:
+            pass
+        if not fds:
+            return {"status": "ended", "reason": "the grader passed no link for the test"}
+        link = socket.socket(fileno=fds[0])
         pid = _fork()
-        if pid == 0:  # the child: answer, then leave without running any exit handlers
+        if pid == 0:  # the child: serve, then leave without running any exit handlers
             try:
-                reply = self._test_in_child(cmd)
-                reply["nonce"] = cmd["nonce"]
-                self.send(reply)
+                self.fdsock.close()
+                self._serve_test(cmd, link)
             finally:
                 os._exit(0)
+        link.close()
         _, status = os.waitpid(pid, 0)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and cmd.get("carry"):
             self.carry(cmd)
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            reason = {
-                signal.SIGXCPU: "CPU time limit exceeded",
-                signal.SIGKILL: "killed (memory or CPU limit)",
-                signal.SIGSEGV: "crashed (segmentation fault)",
-                signal.SIGXFSZ: "file size limit exceeded",
-            }.get(sig, f"killed by signal {signal.Signals(sig).name}")
-        else:
-            reason = f"the test's process exited early (exit code {os.WEXITSTATUS(status)})"
+        reason = _ended_reason(status)
         return {"status": "ended", "reason": reason}
 
     def carry(self, cmd: dict) -> None:
         """Run a test cell here too, silently, for the names later cells take from it.
 
         Stock nbgrader runs every cell in one kernel, so a test cell may define data that a
-        later test uses; the verdict, though, only ever comes from the forked child.
+        later test uses; the verdict, though, only ever comes from the judge.
         """
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Capture("stdout"), _Capture("stderr")
@@ -213,7 +215,9 @@ class Worker:
         finally:
             sys.stdout, sys.stderr = old
 
-    def _test_in_child(self, cmd: dict) -> dict:
+    def _serve_test(self, cmd: dict, link) -> None:
+        from nnlib.grader import remote
+
         os.setpgid(0, 0)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
@@ -226,42 +230,34 @@ class Worker:
             value = self.user_ns.get(name)
             if value is not None and any(value is f for f in forbidden.values()):
                 reference.append(f"{name} is nnlib's {_qualname(value)}")
-        _guard_returns(self.user_ns)
-
-        stdout, stderr = _Capture("stdout"), _Capture("stderr")
-        sys.stdout, sys.stderr = stdout, stderr
         self.outputs = []
         hook = _ReferenceHook(forbidden) if forbidden else None
-        error = value = None
-        try:
-            tree = ast.parse(cmd["source"], f"<test:{cmd.get('grade_id')}>")
-            last = None
-            if tree.body and _isinstance(tree.body[-1], ast.Expr):
-                last = ast.Expression(tree.body.pop().value)
-            code = _compile(tree, f"<test:{cmd.get('grade_id')}>", "exec")
-            if hook:
-                sys.setprofile(hook)
-            _exec(code, self.user_ns)
-            if last is not None:
-                value = eval(_compile(last, f"<test:{cmd.get('grade_id')}>", "eval"), self.user_ns)
-        except BaseException as exc:
-            error = {"ename": _type(exc).__name__, "evalue": _safe_str(exc)}
-        finally:
+        seen = [0]
+
+        def hits() -> list[str]:
+            if hook is None:
+                return []
+            new = hook.hits[seen[0] :]
+            seen[0] = len(hook.hits)
+            return sorted(set(new))[:20]
+
+        def finish() -> dict:
             current = sys.getprofile()
             sys.setprofile(None)
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        if hook and current is not hook:
-            tamper.append("the test's profile hook was removed during the test")
+            if hook and current is not hook:
+                tamper.append("the test's profile hook was removed during the test")
+            notes = tamper + [f"during the test: {t}" for t in self.snapshot.restore()]
+            return {
+                "tamper": [str(t) for t in notes],
+                "reference": sorted(set(reference + (hook.hits if hook else []))),
+                "displays": json.dumps(_jsonable(self.outputs[:50])),
+            }
+
+        server = remote.StudentServer(link, self.user_ns, _RequestStreams, finish)
+        server.hits_source = hits
         if hook:
-            reference += hook.hits
-        tamper += [f"during the test: {t}" for t in self.snapshot.restore()]
-        outputs = _streams(stdout, stderr, merge=True) + self.outputs
-        reply = {"status": "error" if error else "ok", "outputs": outputs, "error": error}
-        if value is not None:
-            reply["value"] = value if _type(value) in (int, float) else None
-        reply["tamper"] = tamper
-        reply["reference"] = sorted(set(reference))
-        return reply
+            sys.setprofile(hook)
+        server.serve()
 
     def serve(self) -> None:
         hello = self.receive()
@@ -285,6 +281,19 @@ class Worker:
             reply["nonce"] = cmd["nonce"]
             reply["idx"] = cmd["idx"]
             self.send(_jsonable(reply))
+
+
+def _ended_reason(status: int) -> str:
+    """Why a test's process ended, from its ``waitpid`` status."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return {
+            signal.SIGXCPU: "CPU time limit exceeded",
+            signal.SIGKILL: "killed (memory or CPU limit)",
+            signal.SIGSEGV: "crashed (segmentation fault)",
+            signal.SIGXFSZ: "file size limit exceeded",
+        }.get(sig, f"killed by signal {signal.Signals(sig).name}")
+    return f"the test's process exited early (exit code {os.WEXITSTATUS(status)})"
 
 
 def _make_displayhook(worker: Worker):
@@ -492,57 +501,6 @@ def _qualname(obj) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
 
 
-def _guard_returns(namespace: dict) -> None:
-    """Make the student's functions and methods return plain data to the test.
-
-    An ndarray subclass becomes a plain ndarray, a float or int subclass a plain float or int,
-    and an object of a student class that defines comparison or array hooks is refused.
-    """
-    import functools
-
-    import numpy as np
-
-    def clean(value, depth=0):
-        kind = _type(value)
-        if kind in (float, int, bool, str, bytes, type(None), np.ndarray, complex):
-            return value
-        if _isinstance(value, np.ndarray):
-            return np.array(value, copy=True, subok=False)
-        if _isinstance(value, np.generic):
-            return value.item() if kind.__module__ != "numpy" else value
-        if _isinstance(value, float | int) and not _isinstance(value, bool):
-            return (float if _isinstance(value, float) else int)(value)
-        if kind in (tuple, list) and depth < 4:
-            return kind(clean(v, depth + 1) for v in value)
-        if kind is dict and depth < 4:
-            return {k: clean(v, depth + 1) for k, v in value.items()}
-        if _is_student(kind) and any(
-            d in vars(c) for c in kind.__mro__[:-1] for d in _LYING_DUNDERS
-        ):
-            raise TypeError(
-                f"returned a {kind.__name__} object that overrides comparison or array hooks; "
-                "return a numpy array or a number"
-            )
-        return value
-
-    def wrap(func):
-        @functools.wraps(func)
-        def guarded(*args, **kwargs):
-            return clean(func(*args, **kwargs))
-
-        return guarded
-
-    for name, value in list(namespace.items()):
-        if _isinstance(value, types.FunctionType) and value.__code__.co_filename.startswith(
-            _STUDENT
-        ):
-            namespace[name] = wrap(value)
-        elif _isinstance(value, type) and _is_student(value):
-            for key, attr in list(vars(value).items()):
-                if _isinstance(attr, types.FunctionType) and key not in ("__init__", "__repr__"):
-                    setattr(value, key, wrap(attr))
-
-
 def _rich(output_type: str, data, metadata) -> dict:
     clean = {}
     for mime, value in (data or {}).items():
@@ -609,7 +567,10 @@ def _jsonable(value):
 
 
 def main() -> None:
+    import socket
+
     rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
+    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
     # Student code must not find the grader's source tree on its path through cwd.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     uid = os.environ.pop("NNLIB_GRADER_UID", None)
@@ -617,7 +578,7 @@ def main() -> None:
         os.setgroups([])
         os.setgid(int(uid))
         os.setuid(int(uid))
-    Worker(rfd, wfd).serve()
+    Worker(rfd, wfd, fdsock).serve()
 
 
 if __name__ == "__main__":

@@ -319,6 +319,75 @@ CASES = [
 ]
 
 
+# --- forged verdicts: the student's code reaches the worker from inside a test -------------
+FORGE_FRAMES = """import sys, os
+def double(x):
+    f = sys._getframe()
+    while f is not None:
+        loc = f.f_locals
+        if 'cmd' in loc and 'self' in loc and hasattr(loc['self'], 'send') and isinstance(
+                loc['cmd'], dict) and 'nonce' in loc['cmd']:
+            loc['self'].send({"status": "ok", "outputs": [], "error": None, "tamper": [],
+                              "reference": [], "nonce": loc['cmd']['nonce']})
+            os._exit(0)
+        f = f.f_back
+    return 3 * x
+"""
+STEAL_EXPECTED = """import sys
+import numpy as np
+def double(x):
+    f = sys._getframe(1)
+    while f is not None:
+        for v in list(f.f_locals.values()):
+            if isinstance(v, np.ndarray) and v.shape == np.shape(x) and v is not x:
+                v[...] = 3 * np.asarray(x)
+        f = f.f_back
+    return 3 * x
+"""
+_FIND_NONCE = """import gc, json, os
+def _forged():
+    nonces = [o['nonce'] for o in gc.get_objects()
+              if type(o) is dict and type(o.get('nonce')) is str and o.get('kind') == 'test']
+    return [(json.dumps({"status": "ok", "outputs": [], "error": None, "tamper": [],
+                         "reference": [], "nonce": n, "idx": 0}) + "\\n").encode()
+            for n in nonces]
+"""
+FORGE_GC = (
+    _FIND_NONCE
+    + """
+def double(x):
+    for o in gc.get_objects():
+        if type(o).__name__ in ('Worker', 'Judge', 'JudgeLink') and hasattr(o, 'send'):
+            for n in [json.loads(line)['nonce'] for line in _forged()]:
+                try:
+                    o.send({"status": "ok", "outputs": [], "error": None, "tamper": [],
+                            "reference": [], "nonce": n})
+                except Exception:
+                    pass
+    os._exit(0)
+"""
+)
+FORGE_FDS = (
+    _FIND_NONCE
+    + """
+def double(x):
+    for line in _forged():
+        for fd in os.listdir('/proc/self/fd'):
+            try:
+                os.write(int(fd), line)
+            except OSError:
+                pass
+    return 3 * x
+"""
+)
+CASES += [
+    Case("forge_frames", 4, "test_double", answers={"double": FORGE_FRAMES}),
+    Case("steal_expected", 4, "", answers={"double": STEAL_EXPECTED}),
+    Case("forge_gc", 4, "test_double", answers={"double": FORGE_GC}),
+    Case("forge_fds", 4, "", answers={"double": FORGE_FDS}),
+]
+
+
 def build(case: Case, release: nbformat.NotebookNode, course: str) -> nbformat.NotebookNode:
     """The case's notebook, from the released one (``{course}`` is the course's path)."""
     nb = copy.deepcopy(release)

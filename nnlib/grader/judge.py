@@ -1,0 +1,224 @@
+"""The judge: the process that runs test cells, and never runs student code.
+
+Started by :mod:`nnlib.grader.execute` next to each student's worker, in a sandbox of its own
+(same bubblewrap set-up and limits) as ``python -I -m nnlib.grader.judge``. It speaks JSON
+lines with the grader over two inherited pipes that no other process holds, and receives, for
+each test, one end of a socket whose other end the grader gives to the student's worker.
+
+For each test it forks a child that
+
+1. imports what the instructor's cells before the test imported (``prelude``: only imports of
+   numpy, nnlib and the standard modules the worker trusts, run here, never asked from the
+   student side, so ``np`` and ``grading`` are the judge's own);
+2. asks the student side for the other names the test reads; they arrive as data (by value)
+   or as proxies (:mod:`nnlib.grader.remote`);
+3. runs the test's source with the builtin ``exec`` and sends the verdict (``ok`` or
+   ``error``, the outputs, the student side's report of tampering and reference use) to the
+   grader, tagged with the command's nonce.
+
+Nothing received from the student side is unpickled or evaluated; a malformed reply fails the
+test. The student side cannot write to this process's pipes: they are not in its sandbox.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import socket
+import sys
+
+from nnlib.grader.worker import (
+    _Capture,
+    _ended_reason,
+    _fork,
+    _jsonable,
+    _safe_str,
+    _streams,
+)
+
+_exec, _compile, _eval = exec, compile, eval
+
+
+class Judge:
+    def __init__(self, rfd: int, wfd: int, fdsock: socket.socket) -> None:
+        self.rfile = os.fdopen(rfd, "rb", buffering=0)
+        self.wfd = wfd
+        self.fdsock = fdsock
+        self.buffer = b""
+
+    def send(self, message: dict) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.wfd, view) :]
+
+    def receive(self) -> dict | None:
+        while b"\n" not in self.buffer:
+            chunk = self.rfile.read(1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def serve(self) -> None:
+        import importlib
+
+        hello = self.receive()
+        if hello is None:
+            return
+        for name in hello.get("modules", []):
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+        import nnlib.grader.remote  # noqa: F401
+
+        self.send({"nonce": hello["nonce"], "status": "ready"})
+        while True:
+            cmd = self.receive()
+            if cmd is None or cmd.get("op") == "quit":
+                return
+            reply = self.run_test(cmd)
+            reply["nonce"] = cmd["nonce"]
+            self.send(reply)
+
+    def run_test(self, cmd: dict) -> dict:
+        fds = []
+        try:
+            _, fds, _, _ = socket.recv_fds(self.fdsock, 16, 1)
+        except OSError:
+            pass
+        if not fds:
+            return {"status": "ended", "reason": "the grader passed no link for the test"}
+        link = socket.socket(fileno=fds[0])
+        pid = _fork()
+        if pid == 0:
+            try:
+                self.fdsock.close()
+                reply = _judge(cmd, link)
+                reply["nonce"] = cmd["nonce"]
+                self.send(_jsonable(reply))
+            finally:
+                os._exit(0)
+        link.close()
+        _, status = os.waitpid(pid, 0)
+        return {"status": "ended", "reason": _ended_reason(status)}
+
+
+def _judge(cmd: dict, link: socket.socket) -> dict:
+    from nnlib.grader import remote
+
+    os.setpgid(0, 0)
+    name = f"<test:{cmd.get('grade_id')}>"
+    stdout, stderr = _Capture("stdout"), _Capture("stderr")
+
+    def student_output(out: str, err: str) -> None:
+        if out:
+            sys.stdout.write(out)
+        if err:
+            sys.stderr.write(err)
+
+    judge = remote.JudgeLink(link, student_output)
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    sys.stdout, sys.stderr = stdout, stderr
+    error = value = None
+    report: dict = {}
+    lost = False
+    try:
+        for statement in cmd.get("prelude", []):
+            try:
+                _exec(_compile(statement, "<prelude>", "exec"), namespace)
+            except Exception:
+                pass
+        tree = ast.parse(cmd["source"], name)
+        wanted = sorted(
+            n for n in _free_names(tree) if n not in namespace and not hasattr(builtins, n)
+        )
+        namespace.update(judge.names(wanted))
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        _exec(_compile(tree, name, "exec"), namespace)
+        if last is not None:
+            value = _eval(_compile(last, name, "eval"), namespace)
+    except BaseException as exc:
+        error = {"ename": type(exc).__name__, "evalue": _safe_str(exc)}
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    if judge.broken is None:
+        try:
+            report = judge.finish()
+        except remote.RemoteError:
+            pass
+    if judge.broken is not None:  # the verdict is an error, whatever the test did with it
+        lost = "closed the link" in judge.broken or "is gone" in judge.broken
+        error = {
+            "ename": "StudentSideError",
+            "evalue": f"the link to the student's code failed: {judge.broken}",
+        }
+    outputs = _streams(stdout, stderr, merge=True)
+    displays = report.get("displays") if type(report) is dict else None
+    if type(displays) is str and len(displays) < 4_000_000:
+        try:
+            extra = json.loads(displays)
+            outputs += [o for o in extra if type(o) is dict and o.get("output_type") in _RICH]
+        except ValueError:
+            pass
+    reply = {"status": "error" if error else "ok", "outputs": outputs, "error": error}
+    if value is not None:
+        reply["value"] = value if type(value) in (int, float) else None
+    reply["tamper"] = _strings(report.get("tamper"))
+    reply["reference"] = sorted(set(_strings(report.get("reference")) + judge.hits))
+    if lost:
+        reply["lost"] = True
+    return reply
+
+
+_RICH = ("display_data", "execute_result")
+
+
+def _strings(value) -> list[str]:
+    if type(value) is not list:
+        return []
+    return [v[:300] for v in value[:50] if type(v) is str]
+
+
+def _free_names(tree: ast.AST) -> set[str]:
+    """Every name the test reads (anywhere) and does not bind at its top level."""
+    loaded = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    stored: set[str] = set()
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    todo = list(getattr(tree, "body", []))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored.add(node.id)
+        elif isinstance(node, ast.alias):
+            stored.add((node.asname or node.name).split(".")[0])
+        if isinstance(node, scopes):
+            if not isinstance(node, ast.Lambda):
+                stored.add(node.name)
+            continue  # names bound inside a function are its own
+        todo.extend(ast.iter_child_nodes(node))
+    return loaded - stored
+
+
+def main() -> None:
+    rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
+    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    uid = os.environ.pop("NNLIB_GRADER_UID", None)
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
+    Judge(rfd, wfd, fdsock).serve()
+
+
+if __name__ == "__main__":
+    main()
