@@ -14,14 +14,20 @@ larger than the derivative itself.
 * :func:`check_module` and :func:`check_loss` run a whole check on a layer or a loss and
   return a :class:`GradCheckReport` that names the worst element.
 
-Kinks. At a point where ``f`` is not differentiable (ReLU at 0, ``|x|`` at 0) no single
-derivative exists and the centred difference averages the two one-sided slopes. The checks
-notice because the one-sided differences ``(f(x + eps) - f(x)) / eps`` and
-``(f(x) - f(x - eps)) / eps`` disagree. A smooth function's slopes disagree too, by its
-curvature ``eps * f''``, so a suspect element is probed again with ``eps / 8``: curvature
-shrinks eightfold with the step, a kink does not. Kinks are left out of the error and named in
-a :class:`KinkWarning` instead of being reported as a false failure; smooth suspects keep the
-finer estimate.
+Kinks. Where ``f`` is not differentiable (ReLU at 0, ``|x|`` at 0) no single derivative
+exists, and a probe that crosses a kink, even one a fraction of ``eps`` away from ``x``, mixes
+the slopes of both sides. The checks notice because the one-sided differences
+``(f(x + eps) - f(x)) / eps`` and ``(f(x) - f(x - eps)) / eps`` disagree: a kink crossed at
+distance ``d < eps`` opens a gap of ``jump * (1 - d / eps)`` between them and shifts the centred
+difference by half that gap. A smooth function's slopes disagree too, by its curvature
+``eps * f''``, so every element whose gap could shift the estimate by a noticeable fraction of
+the tolerance is probed again with ``eps / 8``. Its finer estimate is kept if that probe lies
+on one side of any kink (its gap is negligible), or if the element behaves like a smooth
+function: the gap shrinks with the step *and* the centred differences at both steps agree. A
+crossed kink can mimic the first (kink at ``d = eps / 9``: the gap shrinks exactly eightfold)
+but not both, as the centred differences then differ by ``3.5 * jump * d / eps``. Everything
+else is a kink: left out of the error and named in a :class:`KinkWarning` instead of being
+reported as a false failure.
 
 Rounding. ``eps`` is rounded to a power of two (``1e-6 -> 2**-20``) so that ``x +/- eps`` is
 exact, and each gradient array is compared with one denominator (:func:`rel_error`) that
@@ -53,11 +59,13 @@ __all__ = [
 DEFAULT_TOL = 1e-7
 """Largest relative error a correct float64 backward pass shows (see :func:`rel_error`)."""
 
-# One-sided slopes differing by more than this fraction of the array's largest slope (and by
-# more than rounding noise) make an element a kink suspect.
-_SUSPECT_RTOL = 1e-3
-_SUSPECT_NOISE = 100.0
-# A suspect is smooth if its slope gap shrinks below this fraction when the step is cut 8x.
+# A kink crossed by a probe shifts the centred difference by half the gap between the one-sided
+# slopes. Estimates may be off by at most this fraction of what the report resolves,
+# max(tol * largest slope, noise), so an element whose gap exceeds twice that is a suspect.
+_KINK_SHARE = 0.25
+# A suspect is smooth if its slope gap shrinks below this fraction when the step is cut 8x
+# (curvature shrinks 8x, a kink at the point not at all) and its centred differences agree.
+_REFINE = 8
 _SHRINK = 0.25
 
 
@@ -145,33 +153,49 @@ def numerical_gradient(
 
 
 def _gradient_and_kinks(
-    f: Callable[[np.ndarray], object], x: np.ndarray, eps: float, size: float
+    f: Callable[[np.ndarray], object], x: np.ndarray, eps: float, size: float, tol: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Centred differences of ``f`` at ``x``, the mask of elements sitting on a kink, and
-    the rounding noise of the differences.
+    """Centred differences of ``f`` at ``x``, the mask of elements whose probe crossed a kink,
+    and the rounding noise of the differences.
 
     ``size`` is the magnitude of the terms that make up ``f`` (their rounding is the noise);
-    the largest ``|f|`` met while probing counts too.
+    the largest ``|f|`` met while probing counts too. ``tol`` is the check's tolerance: a
+    crossed kink may shift a kept estimate by a small share of ``tol`` only.
     """
     h = _step(eps)
     f0 = _scalar(f(x))
+
+    def one_sided(idx: tuple[int, ...], step: float) -> tuple[float, float, float, float]:
+        f_up, f_down, step_up, step_down = _probe(f, x, idx, step)
+        right, left = (f_up - f0) / step_up, (f0 - f_down) / step_down
+        return (f_up - f_down) / (step_up + step_down), right, left, max(abs(f_up), abs(f_down))
+
     grad, gap, slope = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
     for idx in np.ndindex(x.shape):
-        f_up, f_down, step_up, step_down = _probe(f, x, idx, h)
-        right, left = (f_up - f0) / step_up, (f0 - f_down) / step_down
-        grad[idx] = (f_up - f_down) / (step_up + step_down)
-        gap[idx], slope[idx] = abs(right - left), max(abs(right), abs(left))
-        size = max(size, abs(f_up), abs(f_down))
+        grad[idx], right, left, f_max = one_sided(idx, h)
+        # The smaller slope: a jump (Step) or kink must not inflate the scale of the array.
+        gap[idx], slope[idx] = abs(right - left), min(abs(right), abs(left))
+        size = max(size, f_max)
     noise = _noise(size, h)
-    suspects = gap > max(_SUSPECT_RTOL * slope.max(initial=0.0), _SUSPECT_NOISE * noise)
+    # Largest tolerable shift of an estimate: a share of what the report resolves (its
+    # denominator is at least about the largest gradient, and at least noise / tol).
+    allowed = _KINK_SHARE * max(tol * slope.max(initial=0.0), noise)
+    fine_noise = _REFINE * noise  # rounding noise grows with 1 / step
     kinks = np.zeros(x.shape, dtype=bool)
-    for idx in map(tuple, np.argwhere(suspects)):
-        f_up, f_down, step_up, step_down = _probe(f, x, idx, h / 8)
-        finer_gap = abs((f_up - f0) / step_up - (f0 - f_down) / step_down)
-        if finer_gap < _SHRINK * gap[idx]:  # curvature: the gap shrank with the step (8x)
-            grad[idx] = (f_up - f_down) / (step_up + step_down)
-        else:
+    for idx in map(tuple, np.argwhere(gap > 2 * allowed)):
+        fine, right, left, _ = one_sided(idx, h / _REFINE)
+        fine_gap = abs(right - left)
+        if fine_gap <= 2 * allowed:
+            kept = True  # no kink within h / 8, or one too small to matter
+        else:  # curvature shrinks the gap and leaves the centred difference; a kink cannot both
+            shrank = fine_gap <= _SHRINK * gap[idx] + fine_noise
+            kept = shrank and abs(fine - grad[idx]) <= allowed + fine_noise
+        if not kept:
             kinks[idx] = True
+        elif abs(fine - grad[idx]) > 2 * allowed:
+            grad[idx] = fine  # the coarse probe crossed a kink; the fine one did not (or less)
+        # else keep the coarse estimate: as close to the fine one as the fine one's rounding
+        # allows (in the noise-bound regime), and with 8x less rounding of its own
     return grad, kinks, noise
 
 
@@ -465,7 +489,9 @@ def check_module(
     size = float(np.sum(np.abs(out0 * G)))  # f's terms, whose rounding is the noise
     numerical, kinks, noise = {}, {}, 0.0
     for name, array in [("input", x64), *((name, p.value) for name, p in named)]:
-        numerical[name], kinks[name], array_noise = _gradient_and_kinks(objective, array, eps, size)
+        numerical[name], kinks[name], array_noise = _gradient_and_kinks(
+            objective, array, eps, size, tol
+        )
         noise = max(noise, array_noise)
     forward()  # leave the cache matching x, not the last probe
     return _build_report(analytic, numerical, kinks, tol, noise)
@@ -511,6 +537,8 @@ def check_loss(
             f"{type(loss).__name__}.backward returned dL/dpred of shape {analytic.shape}, "
             f"expected the shape of pred {p64.shape}"
         )
-    num, kinks, noise = _gradient_and_kinks(lambda p: loss.forward(p, target), p64, eps, abs(value))
+    num, kinks, noise = _gradient_and_kinks(
+        lambda p: loss.forward(p, target), p64, eps, abs(value), tol
+    )
     loss.forward(p64, target)  # leave the loss's cache matching pred
     return _build_report({"pred": analytic}, {"pred": num}, {"pred": kinks}, tol, noise)

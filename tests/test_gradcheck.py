@@ -18,7 +18,18 @@ from nnlib.gradcheck import (
     numerical_gradient,
     rel_error,
 )
-from nnlib.modules import Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from nnlib.losses import MAELoss
+from nnlib.modules import (
+    Dropout,
+    LeakyReLU,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Step,
+    Tanh,
+)
 from tests.strategies import FAST, arrays, seeds, shapes
 
 
@@ -417,3 +428,172 @@ def test_check_loss_errors():
 
     with pytest.raises(ValueError, match=r"returned dL/dpred of shape \(3, 2\), expected"):
         check_loss(WrongShapeLoss(), data((2, 3)), data((2, 3)))
+
+
+# --- inputs near (not on) a kink --------------------------------------------------------------
+# The probe step is H = 2**-20. An input v = k * H with 0 < |k| < 2 puts the kink inside the
+# coarse probe (|k| < 1), inside the finer re-probes (|k| < 1/8, 1/64), or on their edges. A
+# correct module must pass or leave the element out with a KinkWarning, never fail; a broken
+# one must still fail through the elements away from the kink.
+H = 2.0**-20
+NEAR_KINK_KS = np.unique(
+    np.concatenate(
+        [
+            np.geomspace(0.01, 2.0, 241),
+            np.linspace(0.09, 0.13, 41),  # around the re-probe at H / 8
+            1 / 8 - np.geomspace(1e-7, 1e-2, 11),
+            1 / 64 + np.geomspace(-1e-3, -1e-7, 5),
+            1 / 64 + np.geomspace(1e-7, 1e-3, 5),
+            1 - np.geomspace(1e-7, 1e-2, 11),  # kink just inside the coarse probe
+            1 + np.geomspace(1e-7, 1e-2, 6),
+        ]
+    )
+)
+
+
+class AbsFromReLUs(Module):
+    """|x| = relu(x) + relu(-x), built from two ReLU modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos, self.neg = ReLU(), ReLU()
+
+    def forward(self, x):
+        return self.pos.forward(x) + self.neg.forward(-x)
+
+    def backward(self, grad_out):
+        return self.pos.backward(grad_out) - self.neg.backward(grad_out)
+
+
+class ReLUPassingNegatives(ReLU):
+    """ReLU whose backward also passes the gradient where x < 0."""
+
+    def backward(self, grad_out):
+        x = self._require_cache()
+        return grad_out * (x >= -np.inf)
+
+
+class ReLUFlipped(ReLU):
+    def backward(self, grad_out):
+        return -super().backward(grad_out)
+
+
+class ReLUHalved(ReLU):
+    def backward(self, grad_out):
+        return 0.5 * super().backward(grad_out)
+
+
+class LeakyReLUWithoutAlpha(LeakyReLU):
+    """Leaky ReLU whose backward forgets alpha (slope 1 on both sides)."""
+
+    def backward(self, grad_out):
+        return grad_out * np.ones_like(self._require_cache())
+
+
+CORRECT_KINKED = {
+    "relu": ReLU,
+    "leaky_relu": lambda: LeakyReLU(0.1),
+    "abs_from_relus": AbsFromReLUs,
+    "step": Step,
+}
+BROKEN_KINKED = {
+    "relu_passing_negatives": ReLUPassingNegatives,
+    "relu_sign_flip": ReLUFlipped,
+    "relu_missing_factor": ReLUHalved,
+    "leaky_relu_without_alpha": lambda: LeakyReLUWithoutAlpha(0.1),
+}
+
+
+def check_quietly(check, *args):
+    """Run a check, returning the report and whether it raised a KinkWarning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = check(*args)
+    return report, any(issubclass(w.category, KinkWarning) for w in caught)
+
+
+def passes_or_warns(report, warned, at):
+    """A correct check: passed, and anything left out was that one element, with a warning."""
+    left_out = [i for idxs in report.kinks.values() for i in idxs]
+    return report.passed and set(left_out) <= {at} and warned == bool(left_out)
+
+
+def test_the_bug_report_relu_just_inside_an_eighth_of_the_step():
+    # v = 0.11 * H: the re-probe at H / 8 still crossed the kink, its slope gap shrank just
+    # enough to look smooth, and the crossing estimate (about 0.94 instead of 1) was used.
+    report, warned = check_quietly(check_module, ReLU(), np.array([[0.11 * H, 0.5]]))
+    assert passes_or_warns(report, warned, (0, 0)), str(report)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["positive", "negative"])
+@pytest.mark.parametrize("name", list(CORRECT_KINKED))
+def test_correct_kinked_modules_near_the_kink_pass_or_warn(name, sign):
+    bad = []
+    for k in NEAR_KINK_KS:
+        x = np.array([[sign * k * H, 0.5, -0.75]])
+        report, warned = check_quietly(check_module, CORRECT_KINKED[name](), x)
+        if not passes_or_warns(report, warned, (0, 0)):
+            bad.append(f"k={sign * k:.9g}: error {report.max_rel_error:.2e}, kinks {report.kinks}")
+    assert not bad, "\n".join(bad[:10])
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["positive", "negative"])
+@pytest.mark.parametrize("name", list(BROKEN_KINKED))
+def test_broken_kinked_modules_fail_also_with_an_input_near_the_kink(name, sign):
+    missed = []
+    for k in NEAR_KINK_KS:
+        x = np.array([[sign * k * H, 0.5, -0.75]])
+        report, _ = check_quietly(check_module, BROKEN_KINKED[name](), x)
+        if report.passed or report.max_rel_error < 1e-2:
+            missed.append(f"k={sign * k:.9g}: error {report.max_rel_error:.2e}")
+    assert not missed, "\n".join(missed[:10])
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["above", "below"])
+def test_mae_loss_near_pred_equals_target_passes_or_warns(sign):
+    target = np.array([[0.3, -1.2], [2.0, 0.7]])
+    bad = []
+    for k in NEAR_KINK_KS:
+        pred = target + np.array([[sign * k * H, 0.5], [-0.25, 1.0]])
+        report, warned = check_quietly(check_loss, MAELoss(), pred, target)
+        if not passes_or_warns(report, warned, (0, 0)):
+            bad.append(f"k={sign * k:.9g}: error {report.max_rel_error:.2e}, kinks {report.kinks}")
+    assert not bad, "\n".join(bad[:10])
+
+
+near_kink_k = st.floats(min_value=0.01, max_value=2.0) | st.floats(min_value=0.09, max_value=0.13)
+
+
+@FAST
+@given(
+    k=near_kink_k,
+    sign=st.sampled_from([1.0, -1.0]),
+    name=st.sampled_from(sorted(CORRECT_KINKED)),
+    seed=seeds,
+)
+def test_property_correct_modules_near_a_kink_pass_or_warn(k, sign, name, seed):
+    x = data((2, 3), seed=seed % 1000)
+    x[1, 2] = sign * k * H
+    report, warned = check_quietly(check_module, CORRECT_KINKED[name](), x, None, seed)
+    assert passes_or_warns(report, warned, (1, 2)), str(report)
+
+
+@FAST
+@given(k=near_kink_k, sign=st.sampled_from([1.0, -1.0]), seed=seeds)
+def test_property_a_relu_passing_negatives_fails_near_a_kink(k, sign, seed):
+    x = np.array([[sign * k * H, 0.5, -0.75]])
+    report, _ = check_quietly(check_module, ReLUPassingNegatives(), x, None, seed)
+    assert not report.passed, str(report)
+
+
+@FAST
+@given(seed=seeds, scale=st.sampled_from([1e-3, 1.0, 30.0]))
+def test_property_smooth_curved_modules_stay_accurate_and_quiet(seed, scale):
+    # Strong curvature (tanh/sigmoid near their inflection, inputs scaled) makes one-sided
+    # slopes disagree; that must neither warn nor cost accuracy.
+    x = data((3, 4), seed=seed % 1000) * scale
+    for module in (Tanh(), Sigmoid(), Sequential(Linear(4, 3, seed=seed % 7), Tanh())):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            report = check_module(module, x, seed=seed)
+        assert report.max_rel_error <= 1e-7, str(report)
