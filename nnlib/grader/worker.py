@@ -176,16 +176,9 @@ class Worker:
         to the grader on its own pipe; the child only answers operations on the student's
         objects over the socket the grader passed for this test (:mod:`nnlib.grader.remote`).
         """
-        import socket
-
-        fds = []
-        try:
-            _, fds, _, _ = socket.recv_fds(self.fdsock, 16, 1)
-        except OSError:
-            pass
-        if not fds:
+        link = receive_link(self.fdsock)
+        if link is None:
             return {"status": "ended", "reason": "the grader passed no link for the test"}
-        link = socket.socket(fileno=fds[0])
         pid = _fork()
         if pid == 0:  # the child: serve, then leave without running any exit handlers
             try:
@@ -470,6 +463,18 @@ def _functions_of(obj) -> list:
     if _isinstance(obj, type):
         return [v for v in vars(obj).values() if _isinstance(v, types.FunctionType)]
     return []
+
+
+def receive_link(fdsock) -> object | None:
+    """The socket the grader passes (as a file descriptor over ``fdsock``) for one test."""
+    import socket
+
+    fds = []
+    try:
+        _, fds, _, _ = socket.recv_fds(fdsock, 16, 1)
+    except OSError:
+        pass
+    return socket.socket(fileno=fds[0]) if fds else None
 
 
 def _fork() -> int:
