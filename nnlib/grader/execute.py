@@ -245,8 +245,9 @@ class Worker:
         try:
             for_judge = {**message, "prelude": prelude}
             for_student = dict(message)
-            if not message.get("carry"):
-                for_student["source"] = ""  # the student's side never sees the test
+            # The student's side never sees the test; one whose names later cells use is run
+            # there too (see worker.carry), but without its hidden part.
+            for_student["source"] = _visible(message["source"]) if message.get("carry") else ""
             j = self.judge.send(for_judge, deadline, judge_end.fileno())
             s = self.student.send(for_student, deadline, student_end.fileno())
         finally:
@@ -337,7 +338,8 @@ def _command(cell: Cell, quiet: bool = False) -> dict:
         "op": "run",
         "idx": cell.idx,
         "kind": cell.kind,
-        "source": cell.source,
+        # a quiet test is a replay on the student's side: its hidden part stays with the judge
+        "source": _visible(cell.source) if quiet and cell.kind == "test" else cell.source,
         "grade_id": cell.grade_id,
         "forbid": cell.forbid,
         "defines": cell.defines,
@@ -345,6 +347,13 @@ def _command(cell: Cell, quiet: bool = False) -> dict:
         "carry": cell.carry,
         "quiet": quiet,
     }
+
+
+def _visible(source: str) -> str:
+    """A test's source without its hidden blocks (what the student's release shows too)."""
+    from nnlib.grader.notebook import strip_hidden  # notebook imports this module
+
+    return strip_hidden(source, replacement=None)
 
 
 def _fault(reason: str) -> dict:

@@ -306,6 +306,19 @@ CASES = [
         },
     ),
     Case(
+        # Reading `z` makes test_relu's names needed later, so the worker runs that test too
+        # (a "carry"); relu then collects the test's constants for a later cell to print.
+        "leak_hidden_via_carry",
+        6,
+        "",
+        answers={
+            "relu": "import sys\nLEAK = []\ndef relu(z):\n    frame = sys._getframe()\n"
+            "    while frame is not None:\n        LEAK.append(repr(frame.f_code.co_consts))\n"
+            "        frame = frame.f_back\n    return np.maximum(z, 0.0)",
+            "double": "print(z, LEAK)\n" + CORRECT["double"],
+        },
+    ),
+    Case(
         "gradebook_attack",
         6,
         "",
