@@ -177,10 +177,14 @@ def _gradient_and_kinks(
         gap[idx], slope[idx] = abs(right - left), min(abs(right), abs(left))
         size = max(size, f_max)
     noise = _noise(size, h)
+    # Telling a kink from rounding needs the rounding of the terms inside f too: a loss near 0
+    # can be a difference of terms as large as the inputs (log-sum-exp minus the true logit).
+    # Only this decision uses it; the report's floor keeps ``noise``.
+    kink_noise = max(noise, _noise(float(np.abs(x).max(initial=0.0)), h))
     # Largest tolerable shift of an estimate: a share of what the report resolves (its
     # denominator is at least about the largest gradient, and at least noise / tol).
-    allowed = _KINK_SHARE * max(tol * slope.max(initial=0.0), noise)
-    fine_noise = _REFINE * noise  # rounding noise grows with 1 / step
+    allowed = _KINK_SHARE * max(tol * slope.max(initial=0.0), kink_noise)
+    fine_noise = _REFINE * kink_noise  # rounding noise grows with 1 / step
     kinks = np.zeros(x.shape, dtype=bool)
     for idx in map(tuple, np.argwhere(gap > 2 * allowed)):
         fine, right, left, _ = one_sided(idx, h / _REFINE)
@@ -509,7 +513,8 @@ def check_loss(
 
     ``pred`` is copied to float64 (the caller's array is not touched); ``target`` is passed
     through unchanged (integer labels stay integers). Errors and kinks are handled as in
-    :func:`check_module`, with ``size`` the largest ``|loss|`` met while probing.
+    :func:`check_module`, with ``size`` the largest of ``|pred|`` and the ``|loss|`` met while
+    probing (the terms of a loss are about as large as the predictions).
 
     Args:
         loss: an object with ``forward(pred, target) -> float`` and ``backward() -> dL/dpred``
@@ -537,8 +542,10 @@ def check_loss(
             f"{type(loss).__name__}.backward returned dL/dpred of shape {analytic.shape}, "
             f"expected the shape of pred {p64.shape}"
         )
-    num, kinks, noise = _gradient_and_kinks(
-        lambda p: loss.forward(p, target), p64, eps, abs(value), tol
-    )
+    # A loss is computed from terms about as large as the predictions (log-sum-exp of the
+    # logits, a logit times its label), even when the loss itself is near 0: their rounding,
+    # not the loss's, limits what the differences resolve.
+    size = max(abs(value), float(np.abs(p64).max(initial=0.0)))
+    num, kinks, noise = _gradient_and_kinks(lambda p: loss.forward(p, target), p64, eps, size, tol)
     loss.forward(p64, target)  # leave the loss's cache matching pred
     return _build_report({"pred": analytic}, {"pred": num}, {"pred": kinks}, tol, noise)

@@ -18,7 +18,7 @@ from nnlib.gradcheck import (
     numerical_gradient,
     rel_error,
 )
-from nnlib.losses import MAELoss
+from nnlib.losses import CrossEntropyLoss, MAELoss
 from nnlib.modules import (
     Dropout,
     LeakyReLU,
@@ -597,3 +597,26 @@ def test_property_smooth_curved_modules_stay_accurate_and_quiet(seed, scale):
             warnings.simplefilter("error")
             report = check_module(module, x, seed=seed)
         assert report.max_rel_error <= 1e-7, str(report)
+
+
+def test_confident_logits_neither_fail_nor_warn():
+    # The loss is near 0 but is computed from terms as large as the logits (log-sum-exp minus
+    # the true logit): their rounding must not read as a kink or an error.
+    for seed in range(400):
+        rng = np.random.default_rng(seed)
+        logits = 10.0 * rng.standard_normal((int(rng.integers(1, 4)), int(rng.integers(2, 6))))
+        labels = rng.integers(0, logits.shape[1], logits.shape[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", KinkWarning)
+            report = check_loss(CrossEntropyLoss(), logits, labels)
+        assert report.passed, f"seed {seed}: {report}"
+
+
+def test_an_error_of_one_percent_is_caught_at_confident_logits():
+    class OnePercentOff(CrossEntropyLoss):
+        def backward(self):
+            return 1.01 * super().backward()
+
+    rng = np.random.default_rng(0)
+    logits = 10.0 * rng.standard_normal((3, 4))
+    assert not check_loss(OnePercentOff(), logits, rng.integers(0, 4, 3)).passed
