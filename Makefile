@@ -25,8 +25,16 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 test: $(STAMP)  ## run the whole test suite (PYTEST_ARGS="-k xor" to select)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-book: $(STAMP)  ## build the HTML book into _build/html (fails on any warning)
+# The execution cache keys on the chapters' code, not on nnlib's: when nnlib changes, the
+# chapters (their figures are drawn by nnlib.widgets) must run again.
+NNLIB_SOURCES := $(shell find nnlib -name '*.py' 2>/dev/null)
+BOOK_CACHE_STAMP := _build/.nnlib-sources
+book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+
+$(BOOK_CACHE_STAMP): $(NNLIB_SOURCES)
+	rm -rf _build/.jupyter_cache
+	@mkdir -p _build && touch $@
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .
