@@ -30,6 +30,7 @@ import socket
 import sys
 
 from nnlib.grader.worker import (
+    JsonLines,
     _Capture,
     _ended_reason,
     _fork,
@@ -42,27 +43,12 @@ from nnlib.grader.worker import (
 _exec, _compile, _eval = exec, compile, eval
 
 
-class Judge:
+class Judge(JsonLines):
+    """Runs test cells on command; see the module docstring."""
+
     def __init__(self, rfd: int, wfd: int, fdsock: socket.socket) -> None:
-        self.rfile = os.fdopen(rfd, "rb", buffering=0)
-        self.wfd = wfd
+        super().__init__(rfd, wfd)
         self.fdsock = fdsock
-        self.buffer = b""
-
-    def send(self, message: dict) -> None:
-        data = (json.dumps(message) + "\n").encode()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.wfd, view) :]
-
-    def receive(self) -> dict | None:
-        while b"\n" not in self.buffer:
-            chunk = self.rfile.read(1 << 16)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
 
     def serve(self) -> None:
         import importlib

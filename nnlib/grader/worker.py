@@ -83,27 +83,21 @@ class _RequestStreams:
         return self.out.text(), self.err.text()
 
 
-class Worker:
-    """Runs cells on command; see the module docstring."""
+class JsonLines:
+    """The grader's protocol: one JSON object per line, read from ``rfd``, written to ``wfd``."""
 
-    def __init__(self, rfd: int, wfd: int, fdsock=None) -> None:
-        self.fdsock = fdsock
+    def __init__(self, rfd: int, wfd: int) -> None:
         self.rfile = os.fdopen(rfd, "rb", buffering=0)
         self.wfd = wfd
         self.buffer = b""
-        self.shell = None
-        self.user_ns: dict = {}
-        self.outputs: list[dict] = []
 
-    # --- protocol ------------------------------------------------------------------------
     def send(self, message: dict) -> None:
-        data = (json.dumps(message) + "\n").encode()
-        view = memoryview(data)
+        view = memoryview((json.dumps(message) + "\n").encode())
         while view:
-            n = os.write(self.wfd, view)
-            view = view[n:]
+            view = view[os.write(self.wfd, view) :]
 
     def receive(self) -> dict | None:
+        """The next message, or None once the grader closed the pipe."""
         while b"\n" not in self.buffer:
             chunk = self.rfile.read(1 << 16)
             if not chunk:
@@ -111,6 +105,17 @@ class Worker:
             self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         return json.loads(line)
+
+
+class Worker(JsonLines):
+    """Runs cells on command; see the module docstring."""
+
+    def __init__(self, rfd: int, wfd: int, fdsock=None) -> None:
+        super().__init__(rfd, wfd)
+        self.fdsock = fdsock
+        self.shell = None
+        self.user_ns: dict = {}
+        self.outputs: list[dict] = []
 
     # --- set-up --------------------------------------------------------------------------
     def bootstrap(self, modules: list[str]) -> None:
