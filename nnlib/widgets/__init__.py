@@ -4,7 +4,9 @@ The framework lives in :mod:`nnlib.widgets.core` (:class:`InteractiveFigure` and
 :func:`slider`, :func:`dropdown`, :func:`player`); the figures of the book are built with it in
 modules of their own: :mod:`nnlib.widgets.part1` (chapters 2 to 5), :mod:`~nnlib.widgets.networks`
 (6 and 7), :mod:`~nnlib.widgets.backprop` (8), :mod:`~nnlib.widgets.training` (9),
-:mod:`~nnlib.widgets.playground` (10) and :mod:`~nnlib.widgets.autoencoders` (11).
+:mod:`~nnlib.widgets.playground` (10) and :mod:`~nnlib.widgets.autoencoders` (11), plus
+:mod:`~nnlib.widgets.timeline` (chapter 1's history) and :mod:`~nnlib.widgets.descent` (paths
+of gradient descent on loss contours, chapters 4 and 9).
 
 Writing a new figure::
 
@@ -36,6 +38,7 @@ from nnlib.widgets.core import (
     slider,
     widgets_mode,
 )
+from nnlib.widgets.descent import loss_contour_figure, momentum_valley_figure
 from nnlib.widgets.networks import activation_figure, softmax_figure, universal_approximation_figure
 from nnlib.widgets.part1 import (
     BOOLEAN_FUNCTIONS,
@@ -51,6 +54,7 @@ from nnlib.widgets.playground import (
     playground,
     presets_figure,
 )
+from nnlib.widgets.timeline import history_timeline_figure
 from nnlib.widgets.training import (
     init_explorer_figure,
     optimizer_race_figure,
@@ -72,8 +76,11 @@ __all__ = [
     "backprop_figure",
     "dropdown",
     "gradient_descent_figure",
+    "history_timeline_figure",
     "init_explorer_figure",
     "logistic_regression_figure",
+    "loss_contour_figure",
+    "momentum_valley_figure",
     "neuron_figure",
     "optimizer_race_figure",
     "perceptron_figure",
