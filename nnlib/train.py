@@ -25,7 +25,7 @@ from nnlib.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from nnlib.modules import Linear, Module, Sequential
 from nnlib.optim import Optimizer
 
-__all__ = ["History", "accuracy", "evaluate", "fit"]
+__all__ = ["History", "accuracy", "confusion_matrix", "evaluate", "fit"]
 
 # With progress=None the bar appears only in an interactive session, and only once the run
 # has lasted this many seconds: short runs (and every test) stay silent.
@@ -127,6 +127,45 @@ def accuracy(output: object, y: object, *, threshold: float | None = None) -> fl
             f"{out.shape}, got {describe(target)}"
         )
     return float(np.mean(out.argmax(axis=1) == target))
+
+
+def confusion_matrix(y_true: object, y_pred: object, n_classes: int | None = None) -> np.ndarray:
+    """Count how often each true class is predicted as each class.
+
+    Args:
+        y_true: true labels, integers in ``[0, C)``, shape ``(N,)``.
+        y_pred: predicted labels, same shape (e.g. ``net(X).argmax(axis=1)``).
+        n_classes: the number of classes C; ``max(label) + 1`` of both if None.
+
+    Returns:
+        An int64 array ``M`` of shape ``(C, C)``: ``M[i, j]`` is the number of samples of true
+        class ``i`` predicted as ``j``. The diagonal holds the correct predictions, each row
+        sums to the number of samples of its class, and ``trace(M) / N`` is the accuracy.
+
+    Raises:
+        ValueError: shapes differ or are not 1-D, labels are negative, not whole numbers, or
+            not below ``n_classes``.
+    """
+    arrays = []
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        a = as_array(labels, name, ndim=1, finite=True)
+        if np.any(a != np.round(a)) or np.any(a < 0):
+            raise ValueError(
+                f"confusion_matrix: {name} must hold class labels (whole numbers >= 0), got "
+                f"values in [{a.min():g}, {a.max():g}]"
+            )
+        arrays.append(a.astype(np.int64))
+    t, p = arrays
+    if t.shape != p.shape:
+        raise ValueError(
+            f"confusion_matrix: y_true and y_pred must have the same shape, got {t.shape} and "
+            f"{p.shape}"
+        )
+    top = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+    c = top if n_classes is None else int(n_classes)
+    if c < top:
+        raise ValueError(f"confusion_matrix: n_classes={n_classes} but a label is {top - 1}")
+    return np.bincount(t * c + p, minlength=c * c).reshape(c, c)
 
 
 def _accuracy_threshold(loss: Loss) -> float | None:

@@ -1,5 +1,5 @@
 """Plots for the book and the assignments: decision boundaries, training curves, activations,
-truth tables and linear fits.
+truth tables, linear fits, confusion matrices and grids of digit images.
 
 Every function draws on ``ax`` (a new figure when it is None) and returns the Axes, so plots
 compose: ``ax = plot_decision_boundary(net, X, y); ax.set_title("after training")``. Colours
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PALETTE",
     "plot_activation",
+    "plot_confusion_matrix",
     "plot_decision_boundary",
+    "plot_digit_grid",
     "plot_history",
     "plot_linear_fit",
     "plot_truth_table",
@@ -456,4 +458,142 @@ def plot_linear_fit(
         ax.vlines(x, y_hat, y, color="0.5", linewidth=1, label="residuals")
     ax.set(xlabel="$x$", ylabel="$y$")
     ax.legend(fontsize="small")
+    return ax
+
+
+# --- classifiers of images --------------------------------------------------------------------
+def plot_confusion_matrix(
+    y_true: object,
+    y_pred: object,
+    ax: Axes | None = None,
+    n_classes: int | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Axes:
+    """Draw the confusion matrix of a classifier: rows are true classes, columns predictions.
+
+    Each cell shows its count (:func:`nnlib.train.confusion_matrix`) and is shaded by it;
+    the diagonal holds the correct predictions.
+
+    Args:
+        y_true: true labels, integers in ``[0, C)``, shape ``(N,)``.
+        y_pred: predicted labels, shape ``(N,)``.
+        ax: Axes to draw on; a new figure when None.
+        n_classes: the number of classes C (from the labels if None).
+        class_names: C names for the ticks (the class numbers if None).
+
+    Returns:
+        The Axes, holding one image of the ``(C, C)`` counts and one text per cell.
+
+    Raises:
+        ValueError: labels that are not classes, shapes that differ, or a wrong number of
+            class names.
+    """
+    from nnlib.train import confusion_matrix
+
+    counts = confusion_matrix(y_true, y_pred, n_classes)
+    c = counts.shape[0]
+    names = [str(k) for k in range(c)] if class_names is None else list(class_names)
+    if len(names) != c:
+        raise ValueError(f"class_names must name the {c} classes, got {len(names)} names")
+    ax = _axes(ax)
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(counts.max()), 1))
+    cut = counts.max() / 2
+    for (i, j), n in np.ndenumerate(counts):
+        if n:
+            ax.text(
+                j,
+                i,
+                str(n),
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if n > cut else "black",
+            )
+    ax.set(
+        xticks=range(c),
+        yticks=range(c),
+        xticklabels=names,
+        yticklabels=names,
+        xlabel="predicted class",
+        ylabel="true class",
+    )
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    ax.set_title(f"accuracy {accuracy:.1%} on {counts.sum()} samples", fontsize="medium")
+    return ax
+
+
+def plot_digit_grid(
+    images: object,
+    labels: object = None,
+    predictions: object = None,
+    ax: Axes | None = None,
+    ncols: int = 10,
+    image_shape: tuple[int, int] = (8, 8),
+) -> Axes:
+    """Tile small grey-scale images (such as the 8x8 digits) into one picture.
+
+    Args:
+        images: ``(N, H * W)`` rows (as :func:`nnlib.data.load_digits` returns them) or
+            ``(N, H, W)`` images; dark is large.
+        labels: the true labels ``(N,)``, written above each image ("3"), or None.
+        predictions: predicted labels ``(N,)``: each title then reads "true 3, pred 8", red
+            where the two differ. Needs ``labels``.
+        ax: Axes to draw on; a new figure when None.
+        ncols: images per row.
+        image_shape: ``(H, W)`` of one image, used for ``(N, H * W)`` rows.
+
+    Returns:
+        The Axes, holding one image (the mosaic, with white gaps between the tiles and room
+        above each for its title) and one text per title.
+
+    Raises:
+        ValueError: no images, rows that are not ``H * W`` long, or labels and predictions
+            whose length is not N.
+    """
+    x = as_array(images, "images", ndim=(2, 3), finite=True)
+    h, w = image_shape
+    if x.ndim == 2:
+        if x.shape[1] != h * w:
+            raise ValueError(
+                f"images must be rows of {h} x {w} = {h * w} pixels (or pass image_shape), "
+                f"got shape {x.shape}"
+            )
+        x = x.reshape(len(x), h, w)
+    n, h, w = x.shape
+    if n == 0:
+        raise ValueError("plot_digit_grid needs at least one image, got none")
+    if predictions is not None and labels is None:
+        raise ValueError("predictions need the true labels too: pass labels=...")
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} must have one entry per image ({n}), got {len(values)}")
+    ncols = int(min(ncols, n))
+    nrows = -(-n // ncols)
+    # Room above each tile for its title: a few pixel rows per line of text.
+    top = 1 if labels is None else (h // 2 if predictions is None else h)
+    mosaic = np.full((nrows * (h + top), ncols * (w + 1) - 1), np.nan)
+    for k in range(n):
+        r, c = divmod(k, ncols)
+        y0 = r * (h + top) + top
+        mosaic[y0 : y0 + h, c * (w + 1) : c * (w + 1) + w] = x[k]
+    ax = _axes(ax)
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
+    ax.imshow(mosaic, cmap=cmap, vmin=float(x.min()), vmax=float(x.max()))
+    for k in range(n if labels is not None else 0):
+        r, c = divmod(k, ncols)
+        wrong = predictions is not None and predictions[k] != labels[k]
+        text = f"{labels[k]}" if predictions is None else f"true {labels[k]}\npred {predictions[k]}"
+        ax.text(
+            c * (w + 1) + (w - 1) / 2,
+            r * (h + top) + top - 0.9,
+            text,
+            ha="center",
+            va="bottom",
+            fontsize="small",
+            linespacing=1.0,
+            color=PALETTE[1] if wrong else "black",
+        )
+    ax.set(xticks=[], yticks=[])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     return ax

@@ -433,3 +433,34 @@ def test_evaluate_errors():
         evaluate(MLP([2, 3]), CrossEntropyLoss, X, y)
     with pytest.raises(ValueError, match=r"X contains 1 non-finite"):
         evaluate(MLP([2, 3]), CrossEntropyLoss(), np.r_[X[:3], [[np.nan, 0]]], y)
+
+
+# --- confusion matrix ---------------------------------------------------------------------------
+def test_confusion_matrix_counts_each_true_predicted_pair():
+    from nnlib.train import confusion_matrix
+
+    y_true = np.array([0, 0, 1, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 2, 0, 2])
+    m = confusion_matrix(y_true, y_pred)
+    expected = np.zeros((3, 3), dtype=int)
+    for t, p in zip(y_true, y_pred, strict=True):
+        expected[t, p] += 1
+    np.testing.assert_array_equal(m, expected)
+    assert m[2, 0] == 1 and m[0, 1] == 1  # rows are true classes, columns predictions
+    np.testing.assert_array_equal(m.sum(axis=1), np.bincount(y_true))
+    scores = np.eye(3)[y_pred]  # one-hot "scores" whose argmax is y_pred
+    assert np.trace(m) / m.sum() == pytest.approx(accuracy(scores, y_true))
+    assert confusion_matrix([1.0, 0.0], [1, 1], n_classes=4).shape == (4, 4)
+
+
+def test_confusion_matrix_rejects_what_is_not_labels():
+    from nnlib.train import confusion_matrix
+
+    with pytest.raises(ValueError, match="same shape"):
+        confusion_matrix([0, 1], [0, 1, 1])
+    with pytest.raises(ValueError, match="whole numbers"):
+        confusion_matrix([0, 0.5], [0, 1])
+    with pytest.raises(ValueError, match="whole numbers"):
+        confusion_matrix([0, -1], [0, 1])
+    with pytest.raises(ValueError, match="n_classes=2 but a label is 3"):
+        confusion_matrix([0, 3], [0, 1], n_classes=2)

@@ -22,7 +22,9 @@ from nnlib.train import History
 from nnlib.viz import (
     PALETTE,
     plot_activation,
+    plot_confusion_matrix,
     plot_decision_boundary,
+    plot_digit_grid,
     plot_history,
     plot_linear_fit,
     plot_truth_table,
@@ -366,6 +368,8 @@ def test_linear_fit_errors(line_data):
         lambda ax: plot_activation("tanh", ax=ax),
         lambda ax: plot_truth_table(AND, ax=ax),
         lambda ax: plot_linear_fit([0.0, 1.0], [1.0, 2.0], (1.0, 1.0), ax=ax),
+        lambda ax: plot_confusion_matrix([0, 1, 1], [0, 1, 0], ax=ax),
+        lambda ax: plot_digit_grid(np.zeros((3, 64)), [1, 2, 3], ax=ax),
     ],
 )
 def test_every_plot_draws_on_the_given_axes(draw):
@@ -386,3 +390,60 @@ def test_decision_boundary_with_minus_one_plus_one_labels_and_no_boundary(blobs)
         ax = plot_decision_boundary(lambda G: np.full(len(G), 0.9), X, y)
         ax = plot_decision_boundary(lambda G: np.ones(len(G)), X, y)
     assert not _contours(ax, filled=False)
+
+
+# --- confusion matrices and digit grids -------------------------------------------------------
+def test_confusion_matrix_image_holds_the_counts_and_writes_them():
+    y_true = [0, 0, 1, 2, 2, 2]
+    y_pred = [0, 1, 1, 2, 0, 2]
+    ax = plot_confusion_matrix(y_true, y_pred, class_names=["a", "b", "c"])
+    counts = ax.images[0].get_array()
+    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    cells = {(t.get_position(), t.get_text()) for t in ax.texts}
+    assert ((2, 2), "2") in cells and ((0, 2), "1") in cells  # (column = predicted, row = true)
+    assert len(ax.texts) == 5  # zero cells stay empty
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    assert "66.7%" in ax.get_title()
+
+
+def test_confusion_matrix_plot_errors():
+    with pytest.raises(ValueError, match="must name the 2 classes, got 3"):
+        plot_confusion_matrix([0, 1], [1, 0], class_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="same shape"):
+        plot_confusion_matrix([0, 1], [1])
+
+
+def test_digit_grid_tiles_the_images_in_order():
+    images = np.arange(5 * 4, dtype=float).reshape(5, 4)  # five 2x2 images
+    ax = plot_digit_grid(images, ncols=3, image_shape=(2, 2))
+    mosaic = np.ma.filled(ax.images[0].get_array(), np.nan)
+    # No labels: one blank row above each row of tiles and one blank column between tiles.
+    assert mosaic.shape == (2 * (2 + 1), 3 * 3 - 1)
+    np.testing.assert_array_equal(mosaic[1:3, 0:2], images[0].reshape(2, 2))
+    np.testing.assert_array_equal(mosaic[1:3, 6:8], images[2].reshape(2, 2))
+    np.testing.assert_array_equal(mosaic[4:6, 3:5], images[4].reshape(2, 2))
+    assert np.isnan(mosaic[4:6, 6:8]).all()  # the sixth slot is empty
+    assert not ax.texts
+
+
+def test_digit_grid_titles_mark_the_mistakes_red():
+    images = np.random.default_rng(0).uniform(0, 16, size=(3, 8, 8))
+    ax = plot_digit_grid(images, labels=[3, 5, 7], predictions=[3, 8, 7])
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["true 3\npred 3", "true 5\npred 8", "true 7\npred 7"]
+    colours = [to_hex(t.get_color()) for t in ax.texts]
+    assert colours[1] == PALETTE[1] and colours[0] != PALETTE[1]
+    ax = plot_digit_grid(images, labels=[3, 5, 7])
+    assert [t.get_text() for t in ax.texts] == ["3", "5", "7"]
+
+
+def test_digit_grid_errors():
+    with pytest.raises(ValueError, match="rows of 8 x 8 = 64 pixels"):
+        plot_digit_grid(np.zeros((2, 63)))
+    with pytest.raises(ValueError, match="at least one image"):
+        plot_digit_grid(np.zeros((0, 64)))
+    with pytest.raises(ValueError, match="need the true labels"):
+        plot_digit_grid(np.zeros((2, 64)), predictions=[1, 2])
+    with pytest.raises(ValueError, match=r"labels must have one entry per image \(2\), got 3"):
+        plot_digit_grid(np.zeros((2, 64)), labels=[1, 2, 3])
