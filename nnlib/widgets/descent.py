@@ -124,7 +124,7 @@ def _verdict(losses: np.ndarray, best: float) -> str:
 def loss_contour_figure(
     X: np.ndarray | None = None,
     y: np.ndarray | None = None,
-    lrs: Sequence[float] = (0.05, 0.2, 0.5, 0.9, 1.05),
+    lrs: Sequence[float] = (0.02, 0.1, 0.5, 0.9, 1.05),
     steps: Sequence[int] = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
     start: Sequence[float] = (-1.0, -2.0),
     w_range: tuple[float, float] = (-2.0, 5.0),
