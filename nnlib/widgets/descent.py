@@ -125,7 +125,7 @@ def loss_contour_figure(
     X: np.ndarray | None = None,
     y: np.ndarray | None = None,
     lrs: Sequence[float] = (0.02, 0.1, 0.5, 0.9, 1.05),
-    steps: Sequence[int] = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
+    steps: Sequence[int] = (0, 1, 2, 3, 5, 8, 12, 20, 32),
     start: Sequence[float] = (-1.0, -2.0),
     w_range: tuple[float, float] = (-2.0, 5.0),
     b_range: tuple[float, float] = (-4.0, 6.0),
@@ -271,7 +271,7 @@ def valley_path(
 
 def momentum_valley_figure(
     momenta: Sequence[float] = (0.5, 0.8, 0.9),
-    steps: Sequence[int] = (0, 1, 2, 3, 4, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 60),
+    steps: Sequence[int] = (0, 1, 2, 3, 4, 6, 8, 11, 15, 20, 30, 45, 60),
     curvatures: Sequence[float] | None = None,
     start: Sequence[float] | None = None,
     lr: float | None = None,
