@@ -34,7 +34,9 @@ __all__ = [
     "Identity",
     "LeakyReLU",
     "Linear",
+    "Maxout",
     "Module",
+    "PReLU",
     "Parameter",
     "ReLU",
     "Sequential",
@@ -429,6 +431,119 @@ class ELU(Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
+
+
+class PReLU(Module):
+    """Parametric ReLU: ``y = x`` for ``x > 0``, else ``a * x`` with a *learned* slope ``a``.
+
+    A leaky ReLU whose slope is a parameter trained with the weights (He et al., 2015). The
+    slope is one number shared by every unit (``num_parameters=1``) or one per column of an
+    input of shape ``(N, H)`` (``num_parameters=H``).
+
+    Args:
+        num_parameters: ``1`` (one shared slope; any input shape) or ``H`` (one slope per
+            column; the input must be ``(N, H)``).
+        init: the starting slope, ``>= 0`` (0.25 in the paper).
+
+    Attributes:
+        alpha: :class:`Parameter` of shape ``(num_parameters,)``, the slopes.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        self.num_parameters = _check_size("num_parameters", num_parameters)
+        slope = check_positive("init", init, allow_zero=True)
+        self.alpha = Parameter(np.full(self.num_parameters, slope), "alpha")
+
+    def _slopes(self, x: np.ndarray) -> np.ndarray:
+        """The slope(s), shaped to broadcast against ``x``, in ``x``'s dtype."""
+        n = self.num_parameters
+        if n > 1 and (x.ndim != 2 or x.shape[1] != n):
+            raise ValueError(
+                f"PReLU with {n} slopes (one per column) expects x of shape (N, {n}), got "
+                f"shape {x.shape}; use PReLU(num_parameters=1) for a single shared slope"
+            )
+        a = self.alpha.value if n > 1 else self.alpha.value[0]
+        return np.asarray(a, dtype=x.dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_array(x, "x")
+        out = np.where(x > 0, x, self._slopes(x) * x)
+        self._cache = x
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Add ``sum(grad_out * x * [x <= 0])`` (per column, or in all) to ``alpha.grad``;
+        return ``dL/dx = grad_out * (1 if x > 0 else a)``, the shape of ``x``."""
+        x = self._require_cache()
+        g = self._check_grad_out(grad_out, x.shape)
+        negative = x <= 0
+        contribution = g * x * negative
+        if self.num_parameters > 1:
+            self.alpha.grad += contribution.sum(axis=0)
+        else:
+            self.alpha.grad += contribution.sum()
+        return g * np.where(negative, self._slopes(x), 1.0)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Maxout(Module):
+    """Maxout units: each of ``H`` outputs is the largest of ``k`` linear functions of the input.
+
+    ``Z = X @ W + b`` with ``W`` of shape ``(D, H * k)`` (columns ``h * k`` to
+    ``h * k + k - 1`` are the ``k`` pieces of unit ``h``), and ``out[n, h] = max_j
+    Z[n, h * k + j]`` (Goodfellow et al., 2013). A maxout unit is a convex piecewise-linear
+    function of its input that the network learns; ReLU is the case ``k = 2`` with one piece
+    fixed at zero. The layer replaces a ``Linear`` layer *and* its activation.
+
+    Args:
+        in_features: ``D``.
+        out_features: ``H``, the number of maxout units.
+        pieces: ``k >= 1``, linear pieces per unit (``k = 1`` is a plain linear layer).
+        init: weight initialiser of the inner :class:`Linear` layer.
+        seed: seed (or ``numpy.random.Generator``) for the initialiser.
+
+    Attributes:
+        linear: the ``Linear(D, H * k)`` layer holding ``weight`` ``(D, H * k)`` and ``bias``
+            ``(H * k,)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        pieces: int = 2,
+        init: str | Initializer = "xavier_uniform",
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.out_features = _check_size("out_features", out_features)
+        self.pieces = _check_size("pieces", pieces)
+        self.linear = Linear(in_features, self.out_features * self.pieces, init=init, seed=seed)
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Return the maxout activations, shape ``(N, H)``, for ``X`` of shape ``(N, D)``."""
+        Z = self.linear(X).reshape(-1, self.out_features, self.pieces)  # (N, H, k)
+        winner = Z.argmax(axis=2)  # (N, H): the piece that is the maximum
+        self._cache = winner
+        return np.take_along_axis(Z, winner[..., None], axis=2)[..., 0]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Route ``dL/d(out)`` to each unit's winning piece and backpropagate through the
+        linear layer (accumulating its gradients); return ``dL/dX`` of shape ``(N, D)``."""
+        winner = self._require_cache()
+        g = self._check_grad_out(grad_out, winner.shape)
+        dZ = np.zeros((*winner.shape, self.pieces), dtype=g.dtype)
+        np.put_along_axis(dZ, winner[..., None], g[..., None], axis=2)
+        return self.linear.backward(dZ.reshape(len(g), -1))
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.linear.in_features}, out_features={self.out_features}, "
+            f"pieces={self.pieces}"
+        )
 
 
 class Softplus(Module):

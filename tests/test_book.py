@@ -417,3 +417,151 @@ def test_playground_page_switches_runs_and_plays_epochs(server: str, browser: ob
     assert len(shown) == 3, "switching the run or playing the epochs did not change the picture"
     tab.close()
     assert not tab.errors and not tab.external, (tab.errors, tab.external)
+
+
+# --- the chapters' closing sections, the notation page ----------------------------------------
+def _numbered_chapters() -> list[Path]:
+    return [p for p in _chapters() if re.match(r"\d\d_", p.name)]
+
+
+def _headings(path: Path) -> list[str]:
+    """The ``## `` headings of a chapter's Markdown, outside code cells and fences."""
+    heads, fence = [], None
+    for line in path.read_text().splitlines():
+        marker = re.match(r"^(`{3,}|:{3,})", line)
+        if marker and fence is None and line.strip() != marker.group(1):
+            fence = marker.group(1)  # an opening fence names what it opens: ```{code-cell}
+        elif marker and fence is not None and line.strip() == fence:
+            fence = None
+        elif fence is None and line.startswith("## "):
+            heads.append(line[3:].strip())
+    return heads
+
+
+def _section(path: Path, heading: str) -> str:
+    text = path.read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_every_chapter_ends_with_exercises_summary_and_further_reading() -> None:
+    chapters = _numbered_chapters()
+    assert len(chapters) >= 11
+    for path in chapters:
+        heads = _headings(path)
+        assert heads[-3:] == ["Exercises", "Summary", "Further reading"], (
+            f"{path.name} must end with Exercises, Summary, Further reading; its last "
+            f"sections are {heads[-3:]}"
+        )
+        summary = _section(path, "Summary")
+        assert len(re.findall(r"^- ", summary, flags=re.M)) >= 3, f"{path.name}: a thin summary"
+        reading = _section(path, "Further reading")
+        items = re.findall(r"^- ", reading, flags=re.M)
+        cited = re.findall(r"\{cite(?::\w+)?\}`[^`]+`", reading)
+        assert len(items) >= 2 and len(cited) >= len(items), (
+            f"{path.name}: further reading needs at least two items, each citing a reference"
+        )
+
+
+def test_notation_page_is_in_the_back_matter_and_defines_the_alphabet() -> None:
+    toc = (ROOT / "_toc.yml").read_text()
+    back = toc[toc.index("caption: Back matter") :]
+    assert re.search(r"^\s*- file: book/notation\s*$", back, flags=re.M), (
+        "the notation page is not listed in the back matter"
+    )
+    text = (ROOT / "book" / "notation.md").read_text()
+    # The symbols a row defines: the $...$ in its first cell, up to any "=" ("$Z = X W + b$").
+    first_cells = re.findall(r"^\| ([^|]+) \|", text, flags=re.M)
+    defined = {
+        m.split("=")[0].strip() for cell in first_cells for m in re.findall(r"\$([^$]+)\$", cell)
+    }
+    wanted = ["N", "D", "H", "C", "X", "W", "b", "Z", "A", "y", r"\hat y", "p", "L", r"\ell",
+              r"\theta", r"\eta"]  # fmt: skip
+    missing = [s for s in wanted if s not in defined]
+    assert not missing, f"the notation page defines no row for: {missing}"
+
+
+# --- worked numbers: the built pages' text agrees with nnlib -----------------------------------
+def _soup(html: Path, name: str) -> object:
+    bs4 = pytest.importorskip("bs4")
+    return bs4.BeautifulSoup((html / "book" / f"{name}.html").read_text(), "html.parser")
+
+
+def _table_rows(soup: object, css_class: str) -> list[list[str]]:
+    table = soup.select_one(f"table.{css_class}")
+    assert table is not None, f"no table.{css_class} on the page"
+    return [[c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
+            for tr in table.find_all("tr")]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_five_object_cross_entropy_table_sums_to_7_52_by_nnlib(built_book: Path) -> None:
+    import numpy as np
+
+    from nnlib.losses import CrossEntropyLoss
+
+    rows = _table_rows(_soup(built_book, "07_softmax_cross_entropy"), "five-objects")
+    classes = ["dog", "cat", "bug"]
+    data = [r for r in rows[1:] if r[0].isdigit()]
+    assert len(data) == 5, rows
+    P = np.array([[float(v) for v in r[2].split(",")] for r in data])  # shown probabilities
+    y = np.array([classes.index(r[1]) for r in data])
+    losses = [CrossEntropyLoss()(np.log(P[i : i + 1]), y[i : i + 1]) for i in range(5)]
+    for row, loss in zip(data, losses, strict=True):
+        assert float(row[4]) == pytest.approx(loss, abs=5e-4), row
+    shown_sum = next(r[-1] for r in rows if "sum" in r)
+    assert shown_sum == f"{sum(losses):.2f}" == "7.52"
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_three_pictures_sentence_is_the_tables_numbers(built_book: Path) -> None:
+    import numpy as np
+
+    from nnlib.functional import softmax
+    from nnlib.losses import CrossEntropyLoss
+
+    soup = _soup(built_book, "07_softmax_cross_entropy")
+    rows = [r for r in _table_rows(soup, "three-pictures")[1:] if r[0].isdigit()]
+    classes = ["dog", "cat", "bug"]
+    logits = np.array([[float(v) for v in r[2].split(",")] for r in rows])
+    y = np.array([classes.index(r[1]) for r in rows])
+    text = " ".join(soup.get_text().split())
+    assert "{glue" not in text
+    for i in range(len(y)):
+        p_y = softmax(logits[i])[y[i]]
+        loss = CrossEntropyLoss()(logits[i : i + 1], y[i : i + 1])
+        right = np.argmax(logits[i]) == y[i] and np.sum(logits[i] == logits[i].max()) == 1
+        claim = "classified correctly" if right else "confidently wrong" if p_y < 0.05 else "wrong"
+        phrase = f"{claim} (p = {p_y:.3f} for {classes[y[i]]}, loss {loss:.2f})"
+        assert phrase in text, f"the text does not say: {phrase}"
+    # The "bug" picture of the issue: p = 0.024, loss 3.72, confidently wrong.
+    assert "confidently wrong (p = 0.024 for bug, loss 3.72)" in text
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_autoencoder_text_states_what_the_executed_table_shows(built_book: Path) -> None:
+    soup = _soup(built_book, "11_autoencoders")
+    outputs = [pre.get_text() for pre in soup.select(".cell_output pre")]
+    table = next(o for o in outputs if "linear AE" in o and "nonlin/PCA" in o)
+    rows = [line.split() for line in table.splitlines()[1:] if line.strip()]
+    pca, linear = [float(r[1]) for r in rows], [float(r[2]) for r in rows]
+    text = " ".join(soup.get_text().split())
+    assert "{glue" not in text
+    lower = [r[0] for r, a, b in zip(rows, pca, linear, strict=True) if b < a]
+    if lower:
+        assert "In this run it does, at k = " in text, "the table has a lower linear AE error"
+    else:
+        assert "In this run it does not: the linear autoencoder's test error is above PCA's" in (
+            text.replace("\u2019", "'")
+        ), "the exercise's answer does not say what the table shows"
+    # The sentence is computed from unrounded errors, the table shows 5 decimals: allow for that.
+    stated = re.search(r"differs from PCA.s by ([\d.]+)% to ([\d.]+)%", text)
+    assert stated, "the text does not say how far the linear autoencoder is from PCA"
+    gaps = [100 * abs(b / a - 1) for a, b in zip(pca, linear, strict=True)]
+    slack = 100 * 1e-5 / min(pca) + 0.05  # table rounding, plus the sentence's own rounding
+    assert float(stated.group(1)) == pytest.approx(min(gaps), abs=slack)
+    assert float(stated.group(2)) == pytest.approx(max(gaps), abs=slack)

@@ -19,8 +19,10 @@ from nnlib.modules import (
     Identity,
     LeakyReLU,
     Linear,
+    Maxout,
     Module,
     Parameter,
+    PReLU,
     ReLU,
     Sequential,
     Sigmoid,
@@ -268,6 +270,9 @@ ALL_MODULES = {
     "Linear": lambda: Linear(3, 3),
     "Sequential": lambda: Sequential(Linear(3, 3), Tanh()),
     "MLP": lambda: MLP([3, 4, 3]),
+    "PReLU": PReLU,
+    "PReLU per column": lambda: PReLU(3),
+    "Maxout": lambda: Maxout(3, 3, pieces=2, seed=0),
 }
 
 
@@ -665,3 +670,95 @@ def test_activation_forward_uses_functional():
     x = np.linspace(-3, 3, 7)
     np.testing.assert_array_equal(Sigmoid()(x), F.sigmoid(x))
     np.testing.assert_array_equal(Softplus()(x), F.softplus(x))
+
+
+# --- layers with learned activations: PReLU and Maxout ---------------------------------------
+def _away_from_zero(shape, seed=0):
+    """Inputs with |x| in [0.1, 2]: no PReLU kink within a finite-difference step."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+@pytest.mark.parametrize("num_parameters", [1, 4])
+def test_prelu_backward_matches_numerical_for_input_and_slopes(num_parameters):
+    layer = PReLU(num_parameters, init=0.3)
+    layer.alpha.value[:] = np.linspace(0.1, 0.7, num_parameters)  # distinct slopes per column
+    report = assert_gradients_ok(layer, _away_from_zero((6, 4)))
+    assert report.errors.keys() == {"input", "alpha"}
+
+
+def test_prelu_forward_is_a_leaky_relu_with_its_slopes():
+    x = _away_from_zero((5, 3), seed=1)
+    np.testing.assert_allclose(PReLU(init=0.2)(x), F.leaky_relu(x, 0.2))
+    per_column = PReLU(3)
+    per_column.alpha.value[:] = [0.0, 0.5, 1.0]
+    expected = np.column_stack([F.relu(x[:, 0]), F.leaky_relu(x[:, 1], 0.5), x[:, 2]])
+    np.testing.assert_allclose(per_column(x), expected)
+
+
+def test_prelu_slope_gradient_is_the_sum_over_negative_inputs():
+    x = np.array([[-2.0, 1.0], [-0.5, -3.0]])
+    g = np.array([[1.0, 10.0], [2.0, 0.5]])
+    shared, per_column = PReLU(), PReLU(2)
+    for layer in (shared, per_column):
+        layer(x)
+        layer.backward(g)
+    np.testing.assert_allclose(shared.alpha.grad, [-2.0 - 1.0 - 1.5])
+    np.testing.assert_allclose(per_column.alpha.grad, [-2.0 - 1.0, -1.5])
+
+
+def test_prelu_learns_its_slope_with_the_optimizer():
+    from nnlib.losses import MSELoss
+    from nnlib.optim import SGD
+
+    x = -np.linspace(0.5, 2.0, 8).reshape(-1, 1)  # negative inputs only
+    layer, loss = PReLU(init=0.25), MSELoss()
+    optimizer = SGD(layer.parameters(), lr=0.5)
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss(layer(x), 0.6 * x)  # the target is a leaky ReLU with slope 0.6
+        layer.backward(loss.backward())
+        optimizer.step()
+    assert layer.alpha.value[0] == pytest.approx(0.6, abs=1e-6)
+
+
+def test_prelu_errors_name_what_was_expected():
+    with pytest.raises(ValueError, match=r"expects x of shape \(N, 3\), got shape \(2, 4\)"):
+        PReLU(3)(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="init"):
+        PReLU(init=-0.1)
+    with pytest.raises(ValueError, match="num_parameters"):
+        PReLU(0)
+
+
+@pytest.mark.parametrize(("d", "h", "k"), [(3, 2, 2), (4, 3, 3), (2, 1, 1)])
+def test_maxout_backward_matches_numerical(d, h, k):
+    layer = Maxout(d, h, pieces=k, seed=d)
+    layer.linear.bias.value[:] = np.random.default_rng(k).standard_normal(h * k)
+    report = assert_gradients_ok(layer, np.random.default_rng(h).standard_normal((5, d)))
+    assert report.errors.keys() == {"input", "linear.weight", "linear.bias"}
+
+
+def test_maxout_forward_is_the_largest_of_its_pieces():
+    layer = Maxout(3, 2, pieces=3, seed=0)
+    layer.linear.bias.value[:] = np.arange(6.0) / 10
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    Z = X @ layer.linear.weight.value + layer.linear.bias.value  # (4, 6)
+    expected = np.column_stack([Z[:, 0:3].max(axis=1), Z[:, 3:6].max(axis=1)])
+    np.testing.assert_allclose(layer(X), expected)
+
+
+def test_maxout_with_a_zero_piece_is_a_relu_unit():
+    layer = Maxout(2, 1, pieces=2, seed=0)
+    w, b = np.array([1.5, -0.5]), 0.2
+    layer.linear.weight.value[:] = np.column_stack([w, np.zeros(2)])
+    layer.linear.bias.value[:] = [b, 0.0]
+    X = np.random.default_rng(1).standard_normal((20, 2))
+    np.testing.assert_allclose(layer(X)[:, 0], F.relu(X @ w + b))
+
+
+def test_maxout_rejects_bad_sizes_and_inputs():
+    with pytest.raises(ValueError, match="pieces"):
+        Maxout(3, 2, pieces=0)
+    with pytest.raises(ValueError, match=r"expects X of shape \(N, 3\), got \(2, 4\)"):
+        Maxout(3, 2)(np.ones((2, 4)))
