@@ -4,7 +4,9 @@ The host side of :mod:`nnlib.grader.worker`. Each cell gets a wall-clock deadlin
 overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
 sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
 sandbox is started, the student cells that ran before it are replayed silently, and execution
-goes on with the next cell. After ``Limits.max_faults`` such faults the rest is not run.
+goes on with the next cell. There is no limit on the number of faults, so a function that loops
+forever costs exactly the tests that call it; what bounds a submission's time is its budget
+(``budget_end``): once it is spent, the cells left are marked as not run (``"budget": True``).
 """
 
 from __future__ import annotations
@@ -275,41 +277,60 @@ def run_cells(
     uid: int | None = None,
     unsafe: bool = False,
     nproc: int | None = None,
+    budget_end: float | None = None,
 ) -> dict[int, dict]:
     """Run the cells in order; return each cell's reply (or fault) by its index.
 
     A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
-    ``tamper`` and ``reference``; a fault has a ``reason``.
+    ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` when it is a cell
+    left unrun (or cut short) because the time budget ending at ``budget_end`` (a
+    ``time.monotonic()`` instant; default: ``limits.budget`` from now) ran out.
     """
+    if budget_end is None:
+        budget_end = time.monotonic() + limits.budget
     results: dict[int, dict] = {}
     skipped: set[int] = set()  # student cells that faulted: never replayed
-    faults = 0
+
+    def timeout(own: float) -> tuple[float, bool]:
+        """The deadline of the next step, and whether the budget (not its own limit) sets it."""
+        left = budget_end - time.monotonic()
+        return (own, False) if own <= left else (max(left, 0.0), True)
+
+    def out_of_budget(start: int) -> None:
+        for cell in cells[start:]:
+            if cell.idx not in results:
+                results[cell.idx] = {**_fault(f"not run: {BUDGET_REASON}"), "budget": True}
+
     position = 0
     while position < len(cells):
-        if faults > limits.max_faults:
-            for cell in cells[position:]:
-                results[cell.idx] = _fault("not run: too many earlier faults in this notebook")
+        if budget_end - time.monotonic() <= 0:
+            out_of_budget(position)
             break
         worker = Worker(limits, uid, unsafe, nproc)
-        phase, current = "start", None
+        phase, current, by_budget = "start", None, False
         try:
-            worker.start(limits.start_timeout)
+            wait, by_budget = timeout(limits.start_timeout)
+            worker.start(wait)
             phase = "replay"
             for cell in cells[:position]:  # rebuild the state a faulty cell destroyed
                 if (cell.kind == "state" or cell.carry) and cell.idx not in skipped:
                     current = cell
-                    worker.request(_command(cell, quiet=True), limits.cell_timeout)
+                    wait, by_budget = timeout(limits.cell_timeout)
+                    worker.request(_command(cell, quiet=True), wait)
             phase = "run"
             for cell in cells[position:]:
                 current = cell
                 if cell.kind == "test":
-                    prelude = cell.prelude
-                    results[cell.idx] = worker.test(_command(cell), prelude, limits.test_timeout)
+                    wait, by_budget = timeout(limits.test_timeout)
+                    results[cell.idx] = worker.test(_command(cell), cell.prelude, wait)
                 else:
-                    results[cell.idx] = worker.request(_command(cell), limits.cell_timeout)[-1]
+                    wait, by_budget = timeout(limits.cell_timeout)
+                    results[cell.idx] = worker.request(_command(cell), wait)[-1]
                 position += 1
         except Fault as fault:
-            faults += 1
+            if by_budget and fault.reason == "timed out":  # the budget ran out, not the cell
+                out_of_budget(position)
+                break
             if phase == "start":
                 for cell in cells[position:]:
                     results[cell.idx] = _fault(f"the sandbox failed to start: {fault.reason}")
@@ -317,10 +338,10 @@ def run_cells(
             elif phase == "replay":  # a replayed cell misbehaved this time: leave it out
                 skipped.add(current.idx)
             else:
-                timeout = limits.test_timeout if current.kind == "test" else limits.cell_timeout
+                own = limits.test_timeout if current.kind == "test" else limits.cell_timeout
                 reason = fault.reason
                 if reason == "timed out":
-                    reason = f"timed out after {timeout:g} s"
+                    reason = f"timed out after {own:g} s"
                 verdicts = [r for r in worker.replies if r.get("status") in ("ok", "error")]
                 if current.kind == "test" and verdicts:  # the verdict came; carrying it hung
                     results[current.idx] = verdicts[0]
@@ -331,6 +352,9 @@ def run_cells(
         finally:
             worker.close()
     return results
+
+
+BUDGET_REASON = "the submission's time budget ran out"
 
 
 def _command(cell: Cell, quiet: bool = False) -> dict:

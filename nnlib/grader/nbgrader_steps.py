@@ -89,28 +89,34 @@ class HideHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
 
-def course_config(course: str) -> Config:
-    """The course's nbgrader_config.py (if any), rooted at ``course``."""
+def course_config(course: str, db_url: str | None = None) -> Config:
+    """The course's nbgrader_config.py (if any), rooted at ``course``.
+
+    ``db_url`` (e.g. ``postgresql://host/course``) replaces the gradebook's URL; by default it is
+    the course's own setting, nbgrader's ``sqlite:///<course>/gradebook.db`` unless configured.
+    """
     cfg = Config()
     path = os.path.join(course, "nbgrader_config.py")
     if os.path.exists(path):
         cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=course).load_config())
     cfg.CourseDirectory.root = os.path.abspath(course)
+    if db_url:
+        cfg.CourseDirectory.db_url = db_url
     cfg.Exchange.root = tempfile.gettempdir()
     return cfg
 
 
-def coursedir(course: str) -> CourseDirectory:
-    return CourseDirectory(config=course_config(course))
+def coursedir(course: str, db_url: str | None = None) -> CourseDirectory:
+    return CourseDirectory(config=course_config(course, db_url))
 
 
-def ensure_gradebook(course: str, assignment: str) -> None:
+def ensure_gradebook(course: str, assignment: str, db_url: str | None = None) -> None:
     """Record the assignment's notebooks and graded cells in the gradebook if missing.
 
     Runs nbgrader's generate_assignment into a scratch release folder, so the committed
     student versions are never rewritten.
     """
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     with Gradebook(cd.db_url, cd.course_id) as gb:
         try:
             if gb.find_assignment(assignment).notebooks:
@@ -118,7 +124,7 @@ def ensure_gradebook(course: str, assignment: str) -> None:
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory() as release:
-        cfg = course_config(course)
+        cfg = course_config(course, db_url)
         cfg.CourseDirectory.release_directory = release
         cfg.CourseDirectory.assignment_id = assignment
         cfg.GenerateAssignment.create_assignment = True
@@ -134,8 +140,10 @@ def ensure_gradebook(course: str, assignment: str) -> None:
 class Autograder:
     """nbgrader's autograde for one student at a time, with the sandboxed run's outputs."""
 
-    def __init__(self, course: str, assignment: str, results_dir: str) -> None:
-        cfg = course_config(course)
+    def __init__(
+        self, course: str, assignment: str, results_dir: str, db_url: str | None = None
+    ) -> None:
+        cfg = course_config(course, db_url)
         cfg.CourseDirectory.assignment_id = assignment
         steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
         cfg.Autograde.autograde_preprocessors = [
@@ -160,8 +168,10 @@ class Autograder:
 class Feedback:
     """nbgrader's feedback HTML for one student at a time, without hidden tests' source."""
 
-    def __init__(self, course: str, assignment: str, show_hidden: bool) -> None:
-        cfg = course_config(course)
+    def __init__(
+        self, course: str, assignment: str, show_hidden: bool, db_url: str | None = None
+    ) -> None:
+        cfg = course_config(course, db_url)
         cfg.CourseDirectory.assignment_id = assignment
         cfg.GenerateFeedback.preprocessors = [
             GetGrades,
@@ -178,9 +188,11 @@ class Feedback:
         _start(self.converter, self.coursedir, student)
 
 
-def feedback_many(course: str, assignment: str, show_hidden: bool, students, progress=None):
+def feedback_many(
+    course: str, assignment: str, show_hidden: bool, students, progress=None, db_url=None
+):
     """Feedback for several students with one converter; returns how many."""
-    maker = Feedback(course, assignment, show_hidden)
+    maker = Feedback(course, assignment, show_hidden, db_url)
     for student in students:
         maker.run(student)
         if progress is not None:
@@ -196,9 +208,9 @@ def _start(converter, cd: CourseDirectory, student: str) -> None:
         log.error("nbgrader failed for %s: %s", student, exc)
 
 
-def scores(course: str, assignment: str) -> tuple[dict, dict]:
+def scores(course: str, assignment: str, db_url: str | None = None) -> tuple[dict, dict]:
     """Per student: nbgrader's export fields for this assignment; and the assignment's."""
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     rows = {}
     with Gradebook(cd.db_url, cd.course_id) as gb:
         a = gb.find_assignment(assignment)
@@ -233,9 +245,9 @@ def scores(course: str, assignment: str) -> tuple[dict, dict]:
     return rows, info
 
 
-def forget(course: str, assignment: str, students: list[str]) -> None:
+def forget(course: str, assignment: str, students: list[str], db_url: str | None = None) -> None:
     """Remove stale submissions of students who now have nothing gradable."""
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     with Gradebook(cd.db_url, cd.course_id) as gb:
         for student in students:
             gb.update_or_create_student(student)
