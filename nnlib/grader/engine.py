@@ -93,25 +93,27 @@ def run_job(job: Job) -> dict:
         nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
         result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
         budget_end = time.monotonic() + job.limits.budget
-        skipped: list[str] = []
+        cut, unrun = [], []
         for name, cells in job.notebooks.items():
             replies = execute.run_cells(cells, job.limits, uid, job.unsafe, nproc, budget_end)
             stored = {}
             for cell in cells:
                 reply = replies.get(cell.idx, execute._fault("not run"))
-                if reply.get("budget"):
-                    skipped.append(cell.grade_id or f"cell {cell.idx}")
-                    outputs, reasons = cell_outputs(cell, reply)
-                    reasons = []  # one line for them all, below
+                outputs, reasons = cell_outputs(cell, reply)
+                where = cell.grade_id or f"cell {cell.idx}"
+                if reply.get("budget") == "cut":
+                    cut.append(where)
+                elif reply.get("budget"):  # one line for them all, below
+                    unrun += [where] if cell.kind == "test" else []
                 else:
-                    outputs, reasons = cell_outputs(cell, reply)
+                    result["reasons"] += reasons
                 stored[str(cell.idx)] = {"hash": source_hash(cell.source), "outputs": outputs}
-                result["reasons"] += reasons
             result["notebooks"][name] = {"cells": stored}
-        if skipped:
+        if cut or unrun:
+            where = f" during {cut[0]}" if cut else ""
             result["reasons"].append(
-                f"the submission's time budget ({job.limits.budget:g} s) ran out; "
-                f"not run: {', '.join(skipped)}"
+                f"the submission's time budget ({job.limits.budget:g} s) ran out{where}; "
+                f"tests not run: {', '.join(unrun) or 'none'}"
             )
     return result
 

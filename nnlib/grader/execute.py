@@ -6,7 +6,8 @@ sandbox is killed), crashes the worker, or floods the pipe, that cell alone is c
 sandbox is started, the student cells that ran before it are replayed silently, and execution
 goes on with the next cell. There is no limit on the number of faults, so a function that loops
 forever costs exactly the tests that call it; what bounds a submission's time is its budget
-(``budget_end``): once it is spent, the cells left are marked as not run (``"budget": True``).
+(``budget_end``): once it is spent, the cell it cut short (``"budget": "cut"``) and the cells
+left (``"budget": "unrun"``) are faults.
 """
 
 from __future__ import annotations
@@ -282,9 +283,9 @@ def run_cells(
     """Run the cells in order; return each cell's reply (or fault) by its index.
 
     A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
-    ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` when it is a cell
-    left unrun (or cut short) because the time budget ending at ``budget_end`` (a
-    ``time.monotonic()`` instant; default: ``limits.budget`` from now) ran out.
+    ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` (``"cut"`` or
+    ``"unrun"``) when the time budget ending at ``budget_end`` (a ``time.monotonic()`` instant;
+    default: ``limits.budget`` from now) ran out while the cell ran or before it.
     """
     if budget_end is None:
         budget_end = time.monotonic() + limits.budget
@@ -296,10 +297,13 @@ def run_cells(
         left = budget_end - time.monotonic()
         return (own, False) if own <= left else (max(left, 0.0), True)
 
-    def out_of_budget(start: int) -> None:
+    def out_of_budget(start: int, cut: bool = False) -> None:
         for cell in cells[start:]:
-            if cell.idx not in results:
-                results[cell.idx] = {**_fault(f"not run: {BUDGET_REASON}"), "budget": True}
+            if cut:
+                results[cell.idx] = {**_fault(f"timed out: {BUDGET_REASON}"), "budget": "cut"}
+                cut = False
+            elif cell.idx not in results:
+                results[cell.idx] = {**_fault(f"not run: {BUDGET_REASON}"), "budget": "unrun"}
 
     position = 0
     while position < len(cells):
@@ -329,7 +333,7 @@ def run_cells(
                 position += 1
         except Fault as fault:
             if by_budget and fault.reason == "timed out":  # the budget ran out, not the cell
-                out_of_budget(position)
+                out_of_budget(position, cut=phase == "run")
                 break
             if phase == "start":
                 for cell in cells[position:]:
