@@ -72,3 +72,33 @@ def test_budget_cuts_the_submission_and_names_the_tests_not_run():
         "tests not run: test_after, test_last"
     ]
     assert result["key"] == "k" and os.path.isdir(engine.slot_dir())
+
+
+LEAVE = """import os, time
+open('/tmp/left_by_the_last.txt', 'w').write('x')
+open('here_too.txt', 'w').write('x')
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(60)
+    os._exit(0)
+"""
+CHECK = """import os
+assert not os.path.exists('/tmp/left_by_the_last.txt')
+assert not os.path.exists('here_too.txt')
+mine = (1, os.getpid(), os.getppid())
+others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in mine]
+assert not others, others
+"""
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_the_slots_judge_is_kept_and_left_clean_for_the_next_submission(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    first = engine.run_job(engine.Job("a", {"nb": [Cell(0, "test", LEAVE, grade_id="t")]}, limits))
+    assert first["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], first
+    judge = engine._JUDGES[0].process
+    second = engine.run_job(engine.Job("b", {"nb": [Cell(0, "test", CHECK, grade_id="t")]}, limits))
+    assert engine._JUDGES[0].process is judge  # the same judge, not a new sandbox
+    assert second["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], second

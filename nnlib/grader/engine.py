@@ -15,22 +15,25 @@ course folder.
 
 Each running task takes a *slot* on its machine (:func:`slot`), a number held with a file lock,
 so every sandbox that runs at the same time on one machine has its own unprivileged user id
-(``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there.
+(``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
+process keeps one judge sandbox per slot from one task to the next (it never runs student code
+and is reset before each submission); each submission's student worker is a new sandbox.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from nnlib.grader import execute, sandbox
-from nnlib.grader.nbgrader_steps import source_hash
 from nnlib.grader.sandbox import Limits
 
 log = logging.getLogger("nnlib.grader")
@@ -56,15 +59,18 @@ def slot_dir() -> str:
 
 
 @contextlib.contextmanager
-def slot(limit: int = MAX_SLOTS) -> Iterator[int]:
-    """Hold the lowest free slot number of this machine while the block runs.
+def slot(limit: int = MAX_SLOTS, prefer: int | None = None) -> Iterator[int]:
+    """Hold a free slot number of this machine (``prefer`` if free, else the lowest) meanwhile.
 
     A slot is an exclusive ``flock`` on ``<slot_dir>/<n>.lock``: it is free again as soon as its
     holder ends, however it ends (a killed dask worker's locks go with its descriptors).
     """
     folder = slot_dir()
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    for number in range(limit):
+    order = list(range(limit))
+    if prefer is not None and 0 <= prefer < limit:
+        order.insert(0, order.pop(prefer))
+    for number in order:
         fd = os.open(os.path.join(folder, f"{number}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -87,15 +93,21 @@ def run_job(job: Job) -> dict:
     """
     if not job.unsafe:
         sandbox.check_available()
-    with slot() as number:
+    with _HELD_LOCK:  # the slot this process used last, if no other thread of it holds it
+        prefer = next((n for n in _JUDGES if n not in _HELD), None)
+    with slot(prefer=prefer) as number, _holding(number):
         root = os.getuid() == 0
         uid = None if job.unsafe or not root else sandbox.UID_BASE + number
         nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
         result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
         budget_end = time.monotonic() + job.limits.budget
+        judges = _judges(number, (job.limits, uid, job.unsafe, nproc))
+        judges.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
         cut, unrun = [], []
         for name, cells in job.notebooks.items():
-            replies = execute.run_cells(cells, job.limits, uid, job.unsafe, nproc, budget_end)
+            replies = execute.run_cells(
+                cells, job.limits, uid, job.unsafe, nproc, budget_end, judges
+            )
             stored = {}
             for cell in cells:
                 reply = replies.get(cell.idx, execute._fault("not run"))
@@ -107,7 +119,8 @@ def run_job(job: Job) -> dict:
                     unrun += [where] if cell.kind == "test" else []
                 else:
                     result["reasons"] += reasons
-                stored[str(cell.idx)] = {"hash": source_hash(cell.source), "outputs": outputs}
+                digest = execute.source_hash(cell.source)
+                stored[str(cell.idx)] = {"hash": digest, "outputs": outputs}
             result["notebooks"][name] = {"cells": stored}
         if cut or unrun:
             where = f" during {cut[0]}" if cut else ""
@@ -116,6 +129,45 @@ def run_job(job: Job) -> dict:
                 f"tests not run: {', '.join(unrun) or 'none'}"
             )
     return result
+
+
+_JUDGES: dict[int, execute.Judges] = {}  # this process's judges, by slot
+_HELD: set[int] = set()  # the slots this process's tasks hold now
+_HELD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _holding(number: int) -> Iterator[None]:
+    with _HELD_LOCK:
+        _HELD.add(number)
+    try:
+        yield
+    finally:
+        with _HELD_LOCK:
+            _HELD.discard(number)
+
+
+def _judges(number: int, settings: tuple) -> execute.Judges:
+    """The judge kept for slot ``number`` in this process (a new one if the settings changed).
+
+    Only the task holding the slot's lock uses it, so no two tasks share a judge; the judges of
+    slots this process no longer holds end here (another process may run that user id now).
+    """
+    with _HELD_LOCK:
+        for other in [n for n in _JUDGES if n not in _HELD]:
+            _JUDGES.pop(other).discard()
+    judges = _JUDGES.get(number)
+    if judges is None or judges.settings != settings:
+        if judges is not None:
+            judges.discard()
+        judges = _JUDGES[number] = execute.Judges(*settings)
+    return judges
+
+
+@atexit.register
+def _close_judges() -> None:
+    for judges in _JUDGES.values():
+        judges.discard()
 
 
 def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]]:
@@ -187,6 +239,7 @@ class Engine:
     """
 
     def __init__(self, scheduler: str | None = None, jobs: int = 0) -> None:
+        import dask
         from distributed import Client, LocalCluster
 
         if not log.isEnabledFor(logging.INFO):  # distributed's start-up chatter (-v shows it)
@@ -194,15 +247,17 @@ class Engine:
         self.cluster = None
         if scheduler is None:
             workers = jobs or os.cpu_count() or 1
-            self.cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                memory_limit=0,  # the sandboxes have memory limits of their own
-                silence_logs=logging.ERROR,
-            )
+            # forked from one process that imported distributed: half the start of spawning
+            with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+                self.cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    memory_limit=0,  # the sandboxes have memory limits of their own
+                    silence_logs=logging.ERROR,
+                )
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler, timeout="30s")

@@ -12,6 +12,7 @@ left (``"budget": "unrun"``) are faults.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -213,25 +214,76 @@ class Process:
         self.tmp.cleanup()
 
 
-class Worker:
-    """A student's worker and the judge that runs its tests (two sandboxes)."""
+class Judges:
+    """The judge sandbox of one grading slot, kept from one submission to the next.
+
+    A judge never runs student code (see :mod:`nnlib.grader.judge`), so it need not be new for
+    each submission: :meth:`reset` before each one clears what the previous one left. After a
+    fault it is thrown away (:meth:`discard`) and the next :meth:`get` starts a new one.
+    """
 
     def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
-        self.judge = Process(limits, uid, unsafe, nproc, module="nnlib.grader.judge")
+        self.settings = (limits, uid, unsafe, nproc)
+        self.process: Process | None = None
+        self.ready = False
+
+    def get(self) -> Process:
+        """The judge's process (started if there is none; ``ready`` says if it said hello)."""
+        if self.process is None:
+            self.process = Process(*self.settings, module="nnlib.grader.judge")
+            self.ready = False
+        return self.process
+
+    def reset(self, timeout: float) -> None:
+        """Before a new submission: the judge ends every leftover process and empties /tmp."""
+        if self.process is not None and self.ready:
+            try:
+                replies = self.process.request({"op": "reset"}, timeout)
+                if replies[-1].get("status") == "ready":
+                    return
+            except Fault:
+                pass
+        self.discard()
+
+    def discard(self) -> None:
+        if self.process is not None:
+            self.process.close()
+        self.process, self.ready = None, False
+
+
+class Worker:
+    """A student's worker and the judge that runs its tests (two sandboxes).
+
+    The worker is new; the judge is the slot's (``judges``), or one of its own.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        uid: int | None,
+        unsafe: bool,
+        nproc: int | None,
+        judges: Judges | None = None,
+    ):
+        self.own_judges = judges is None
+        self.judges = judges or Judges(limits, uid, unsafe, nproc)
+        self.judge = self.judges.get()
         try:
             self.student = Process(limits, uid, unsafe, nproc)
         except BaseException:
-            self.judge.close()
+            self.judges.discard()
             raise
         self.replies: list[dict] = []
 
     def start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         hello = {"op": "hello", "modules": PRELOAD}
-        nonces = [p.send(hello, deadline) for p in (self.judge, self.student)]
-        for process, nonce in zip((self.judge, self.student), nonces, strict=True):
+        starting = [self.student] if self.judges.ready else [self.judge, self.student]
+        nonces = [p.send(hello, deadline) for p in starting]
+        for process, nonce in zip(starting, nonces, strict=True):
             if process.collect(nonce, deadline)[-1].get("status") != "ready":
                 raise Fault("it did not report ready")
+        self.judges.ready = True
 
     def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
         self.replies = []
@@ -267,9 +319,11 @@ class Worker:
             return _fault(ended[-1].get("reason", "crashed"))
         return verdict
 
-    def close(self) -> None:
+    def close(self, fault: bool = False) -> None:
+        """End the student's worker; and the judge, after a fault or if it is its own."""
         self.student.close()
-        self.judge.close()
+        if fault or self.own_judges:
+            self.judges.discard()
 
 
 def run_cells(
@@ -279,13 +333,15 @@ def run_cells(
     unsafe: bool = False,
     nproc: int | None = None,
     budget_end: float | None = None,
+    judges: Judges | None = None,
 ) -> dict[int, dict]:
     """Run the cells in order; return each cell's reply (or fault) by its index.
 
     A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
     ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` (``"cut"`` or
     ``"unrun"``) when the time budget ending at ``budget_end`` (a ``time.monotonic()`` instant;
-    default: ``limits.budget`` from now) ran out while the cell ran or before it.
+    default: ``limits.budget`` from now) ran out while the cell ran or before it. ``judges``
+    is the slot's judge, kept after the run unless a fault ended it.
     """
     if budget_end is None:
         budget_end = time.monotonic() + limits.budget
@@ -310,8 +366,8 @@ def run_cells(
         if budget_end - time.monotonic() <= 0:
             out_of_budget(position)
             break
-        worker = Worker(limits, uid, unsafe, nproc)
-        phase, current, by_budget = "start", None, False
+        worker = Worker(limits, uid, unsafe, nproc, judges)
+        phase, current, by_budget, fault = "start", None, False, True
         try:
             wait, by_budget = timeout(limits.start_timeout)
             worker.start(wait)
@@ -331,19 +387,20 @@ def run_cells(
                     wait, by_budget = timeout(limits.cell_timeout)
                     results[cell.idx] = worker.request(_command(cell), wait)[-1]
                 position += 1
-        except Fault as fault:
-            if by_budget and fault.reason == "timed out":  # the budget ran out, not the cell
+            fault = False
+        except Fault as error:
+            if by_budget and error.reason == "timed out":  # the budget ran out, not the cell
                 out_of_budget(position, cut=phase == "run")
                 break
             if phase == "start":
                 for cell in cells[position:]:
-                    results[cell.idx] = _fault(f"the sandbox failed to start: {fault.reason}")
+                    results[cell.idx] = _fault(f"the sandbox failed to start: {error.reason}")
                 position = len(cells)
             elif phase == "replay":  # a replayed cell misbehaved this time: leave it out
                 skipped.add(current.idx)
             else:
                 own = limits.test_timeout if current.kind == "test" else limits.cell_timeout
-                reason = fault.reason
+                reason = error.reason
                 if reason == "timed out":
                     reason = f"timed out after {own:g} s"
                 verdicts = [r for r in worker.replies if r.get("status") in ("ok", "error")]
@@ -354,7 +411,7 @@ def run_cells(
                 skipped.add(current.idx)
                 position += 1
         finally:
-            worker.close()
+            worker.close(fault)
     return results
 
 
@@ -382,6 +439,11 @@ def _visible(source: str) -> str:
     from nnlib.grader.notebook import strip_hidden  # notebook imports this module
 
     return strip_hidden(source, replacement=None)
+
+
+def source_hash(text: str) -> str:
+    """The short hash that ties a stored cell's outputs to the cell's source."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _fault(reason: str) -> dict:

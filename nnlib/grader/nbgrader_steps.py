@@ -7,7 +7,6 @@ gradebook, late penalties, the autograded notebooks, the feedback HTML) is nbgra
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,13 +21,10 @@ from traitlets import Bool, Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from nnlib.grader.execute import source_hash
 from nnlib.grader.notebook import HIDDEN_BEGIN, strip_hidden
 
 log = logging.getLogger("nnlib.grader")
-
-
-def source_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class ReplayExecute(NbGraderPreprocessor):
@@ -72,6 +68,47 @@ def _error(ename: str, evalue: str) -> dict:
             "traceback": [f"{ename}: {evalue}"],
         }
     )
+
+
+_ENGINES: dict = {}  # (url, options) -> the SQLAlchemy engine every Gradebook of it shares
+_CHECKED: set = set()  # engines whose tables nbgrader already checked
+
+
+def share_engines() -> None:
+    """Let nbgrader's Gradebooks share one database engine per URL in this process.
+
+    nbgrader opens a ``Gradebook`` about ten times per student autograded, and each one makes a
+    new SQLAlchemy engine and checks every table of the schema: most of autograde's own time.
+    Engines are made to be shared, and the tables exist after the first check, so the gradebook
+    is the same, at half the cost. A process forked from this one calls :func:`fresh_engines`
+    first (an engine's connections must not cross a fork).
+    """
+    import nbgrader.api as api
+
+    if getattr(api.create_engine, "shared", False):
+        return
+    create_engine, create_all = api.create_engine, api.Base.metadata.create_all
+
+    def shared_engine(url, **options):
+        key = (str(url), tuple(sorted(options.items())))
+        if key not in _ENGINES:
+            _ENGINES[key] = create_engine(url, **options)
+        return _ENGINES[key]
+
+    def checked_create_all(bind=None, **options):
+        if bind is None or bind not in _CHECKED:
+            create_all(bind=bind, **options)
+            _CHECKED.add(bind)
+
+    shared_engine.shared = True
+    api.create_engine = shared_engine
+    api.Base.metadata.create_all = checked_create_all
+
+
+def fresh_engines() -> None:
+    """Forget the shared engines (in a forked child: its parent's connections stay unused)."""
+    _ENGINES.clear()
+    _CHECKED.clear()
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -149,6 +186,7 @@ class Autograder:
         cfg.Autograde.autograde_preprocessors = [
             ReplayExecute if s is Execute else s for s in steps
         ]
+        share_engines()
         cfg.ReplayExecute.results_dir = results_dir
         cfg.Autograde.create_student = True
         cfg.BaseConverter.force = True
@@ -192,6 +230,8 @@ def feedback_many(
     course: str, assignment: str, show_hidden: bool, students, progress=None, db_url=None
 ):
     """Feedback for several students with one converter; returns how many."""
+    fresh_engines()  # (this may be a forked child of the grader)
+    share_engines()
     maker = Feedback(course, assignment, show_hidden, db_url)
     for student in students:
         maker.run(student)
