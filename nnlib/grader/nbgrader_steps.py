@@ -105,6 +105,39 @@ def share_engines() -> None:
     api.Base.metadata.create_all = checked_create_all
 
 
+_VALIDATORS: dict = {}  # a JSON schema's text -> its jsonschema validator
+
+
+def check_schemas_once() -> None:
+    """Let nbgrader check its cell-metadata schema once per process, not once per cell.
+
+    nbgrader validates each graded cell's metadata with ``jsonschema.validate``, which first
+    checks the schema itself against the JSON Schema meta-schema: a quarter of autograde's time.
+    This does what ``jsonschema.validate`` does (the same error, the best match, for metadata
+    that does not fit) with a validator made once per schema.
+    """
+    import types
+
+    import jsonschema
+    import nbgrader.nbgraderformat.common as common
+
+    if getattr(common.jsonschema, "checks_once", False):
+        return
+
+    def validate(instance, schema, cls=None, *args, **kwargs):
+        key = (json.dumps(schema, sort_keys=True), cls, args, tuple(sorted(kwargs.items())))
+        validator = _VALIDATORS.get(key)
+        if validator is None:
+            kind = cls or jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            validator = _VALIDATORS[key] = kind(schema, *args, **kwargs)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate, checks_once=True)
+
+
 def fresh_engines() -> None:
     """Forget the shared engines (in a forked child: its parent's connections stay unused)."""
     _ENGINES.clear()
@@ -187,6 +220,7 @@ class Autograder:
             ReplayExecute if s is Execute else s for s in steps
         ]
         share_engines()
+        check_schemas_once()
         cfg.ReplayExecute.results_dir = results_dir
         cfg.Autograde.create_student = True
         cfg.BaseConverter.force = True
@@ -232,6 +266,7 @@ def feedback_many(
     """Feedback for several students with one converter; returns how many."""
     fresh_engines()  # (this may be a forked child of the grader)
     share_engines()
+    check_schemas_once()
     maker = Feedback(course, assignment, show_hidden, db_url)
     for student in students:
         maker.run(student)
