@@ -166,8 +166,13 @@ def main(argv: list[str] | None = None) -> int:
             "files and your network.",
             file=sys.stderr,
         )
+    from nnlib.grader.engine import NoWorkers
+
     try:
         path = grade(options)
+    except NoWorkers as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
     except SandboxUnavailable as exc:
         print(
             f"ERROR: the sandbox for student code cannot be set up on this machine:\n  {exc}\n"

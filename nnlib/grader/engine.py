@@ -39,6 +39,12 @@ from nnlib.grader.sandbox import Limits
 log = logging.getLogger("nnlib.grader")
 #: Slots (and so user ids) a machine hands out at most at the same time.
 MAX_SLOTS = 1000
+#: Seconds a running scheduler is given to have a first worker.
+WORKER_WAIT = 120
+
+
+class NoWorkers(RuntimeError):
+    """The running scheduler given has no worker to run the tasks."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,14 @@ class Engine:
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler, timeout="30s")
+            try:  # a scheduler without workers would take the tasks and never run them
+                self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+            except TimeoutError:
+                self.client.close()
+                raise NoWorkers(
+                    f"no dask worker joined the scheduler at {scheduler} within {WORKER_WAIT} s: "
+                    f"start some with `.venv/bin/dask worker {scheduler} --nthreads 1`"
+                ) from None
 
     def __enter__(self) -> Engine:
         return self
