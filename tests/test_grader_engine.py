@@ -14,6 +14,15 @@ from nnlib.grader import engine
 from nnlib.grader.execute import Cell
 from nnlib.grader.sandbox import Limits
 
+
+@pytest.fixture(autouse=True)
+def no_judge_left():
+    """The judges run_job keeps in this process end with each test (their user id is reused)."""
+    yield
+    engine._close_judges()
+    engine._JUDGES.clear()
+
+
 HOLD = """
 import sys, time
 from nnlib.grader import engine
