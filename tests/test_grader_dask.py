@@ -43,7 +43,7 @@ CLASS = [
     "memory_bomb",
     "exit_in_test",
 ]
-FAST = ["--timeout", "3", "--test-timeout", "3", "--no-progress"]
+FAST = ["--timeout", "6", "--test-timeout", "6", "--no-progress"]  # loaded CI: no false timeouts
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 
 
