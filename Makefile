@@ -55,20 +55,25 @@ assignments: $(STAMP)  ## regenerate assignments/ from solutions/ with nbgrader 
 lab: $(STAMP)  ## open JupyterLab on assignments/ (nbgrader's Validate button included)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=assignments
 
-# Grading a class. SUBMISSIONS: one folder per student id (or an LMS zip); JOBS=0: one per core.
+# Grading a class. SUBMISSIONS: one folder per student id (or an LMS zip); JOBS=0: one local
+# worker per core; SCHEDULER=tcp://host:8786: a running dask cluster instead; DB_URL: nbgrader's
+# gradebook elsewhere (e.g. postgresql://...), sqlite:///gradebook.db in the course by default.
 ASSIGNMENT ?=
 SUBMISSIONS ?= submissions
 GRADES ?= grades-$(ASSIGNMENT).csv
 JOBS ?= 0
+SCHEDULER ?=
+DB_URL ?=
 GRADE_ARGS ?=
+CLUSTER_ARGS := $(if $(SCHEDULER),--scheduler "$(SCHEDULER)") $(if $(DB_URL),--db-url "$(DB_URL)")
 
 grade: $(STAMP)  ## grade a class: make grade ASSIGNMENT=a1_neurons SUBMISSIONS=<dir or zip> GRADES=<csv>
-	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [JOBS=n] [GRADE_ARGS=--feedback]"; exit 2; }
-	$(BIN)/python -m nnlib.grader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(GRADE_ARGS)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [JOBS=n] [SCHEDULER=tcp://host:port] [DB_URL=url] [GRADE_ARGS=--feedback]"; exit 2; }
+	$(BIN)/python -m nnlib.grader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS)
 
 feedback: $(STAMP)  ## feedback HTML for every graded student: make feedback ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<name>"; exit 2; }
-	$(BIN)/python -m nnlib.grader feedback "$(ASSIGNMENT)" --jobs $(JOBS)
+	$(BIN)/python -m nnlib.grader feedback "$(ASSIGNMENT)" --jobs $(JOBS) $(if $(DB_URL),--db-url "$(DB_URL)")
 
 clean-book:  ## remove the built book (and its execution cache)
 	rm -rf _build

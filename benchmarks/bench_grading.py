@@ -1,21 +1,27 @@
 """Batch grading: ``make grade`` (python -m nnlib.grader) against stock nbgrader.
 
 Builds a small course with the real ``nbgrader generate_assignment``, makes N correct
-submissions, then times, in the same run and on fresh copies of the course:
+submissions, then, in the same run and on fresh copies of the course:
 
-- baseline: plain sequential ``nbgrader autograde <assignment>`` (one kernel per notebook,
-  no sandbox, no feedback);
-- ours: ``python -m nnlib.grader grade`` (what ``make grade`` runs): sandboxed, ``--jobs`` =
-  CPU count, gradebook and CSV; then ``make feedback`` (timed apart: stock autograde writes
-  no feedback either).
+1. times plain sequential ``nbgrader autograde <assignment>`` (one kernel per notebook, no
+   sandbox, no feedback: the baseline) and ``python -m nnlib.grader grade`` (what ``make
+   grade`` runs: sandboxed, an embedded Dask cluster of one worker per core, gradebook and
+   CSV) on 16 and on 64 submissions; the ratio's target is <= 0.3;
+2. prints the wall time per submission at 64 (target <= 0.25 s on 2 cores);
+3. grades the 64 again with 1 and with 2 local workers (``--jobs``): the scaling;
+4. breaks one submission's time down: the sandbox's start (bubblewrap and the interpreter),
+   the imports (numpy, nnlib, IPython), the student's worker sandbox ready (and the judge's,
+   which a slot keeps from one submission to the next, and its reset), the student's cells,
+   the tests (in the judge), nbgrader's autograde and feedback of one student, and the start
+   of the embedded cluster (paid once per batch).
 
-Prints both times and the ratio (target: ours <= 0.6 x baseline on 16 submissions).
-Usage: python benchmarks/bench_grading.py [N] (default 16).
+Usage: python benchmarks/bench_grading.py [N ...] (default: 16 64).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +36,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from hostile.cases import CORRECT
 from hostile.course import ASSIGNMENT, NOTEBOOK, make_course, release_notebook, venv_env
+
+TARGET_RATIO = 0.3
+TARGET_PER_SUBMISSION = 0.25
 
 
 def correct_notebook(root: str) -> nbformat.NotebookNode:
@@ -50,54 +59,160 @@ def timed(argv: list[str], cwd: str) -> float:
     return elapsed
 
 
+def make_class(tmp: str, course: str, n: int) -> str:
+    submissions = os.path.join(tmp, f"submissions-{n}")
+    for i in range(n):
+        nb = correct_notebook(course)
+        answer = next(
+            c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "double"
+        )
+        answer.source += f"\n# student {i}"  # no two alike: each is a task of its own
+        folder = os.path.join(submissions, f"student{i:03d}")
+        os.makedirs(folder)
+        nbformat.write(nb, os.path.join(folder, f"{NOTEBOOK}.ipynb"))
+    return submissions
+
+
+def stock_autograde(tmp: str, course: str, submissions: str, n: int) -> float:
+    stock = os.path.join(tmp, f"stock-{n}")
+    shutil.copytree(course, stock)
+    for sid in os.listdir(submissions):
+        dest = os.path.join(stock, "submitted", sid, ASSIGNMENT)
+        os.makedirs(dest)
+        shutil.copy(os.path.join(submissions, sid, f"{NOTEBOOK}.ipynb"), dest)
+    argv = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--log-level=ERROR"]
+    return timed(argv, stock)
+
+
+def make_grade(tmp: str, course: str, submissions: str, name: str, *extra: str) -> float:
+    ours = os.path.join(tmp, name)
+    shutil.copytree(course, ours)
+    grades = os.path.join(ours, "grades.csv")
+    argv = [sys.executable, "-m", "nnlib.grader", "grade", ASSIGNMENT, submissions, grades]
+    elapsed = timed([*argv, "--no-progress", *extra], ours)
+    with open(grades) as f:
+        rows = [r.split(",") for r in f.read().splitlines()[1:]]
+    full = sum(1 for r in rows if r[9] == r[10])
+    if full != len(rows):
+        sys.exit(f"make grade gave full marks to {full} of {len(rows)} correct submissions")
+    return elapsed
+
+
+def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
+    """Seconds of each stage of one correct submission (the best of three)."""
+    from nnlib.grader import engine, execute, notebook, pipeline, sandbox
+    from nnlib.grader import nbgrader_steps as steps
+    from nnlib.grader.sandbox import Limits
+
+    os.environ["PATH"] = venv_env()["PATH"]
+    work = os.path.join(tmp, "breakdown")
+    shutil.copytree(course, work)
+    submissions = make_class(tmp, course, 3)
+    limits = Limits()
+    uid = sandbox.UID_BASE + 900 if os.getuid() == 0 else None
+    nproc = limits.nproc if os.getuid() == 0 else sandbox.user_nproc(limits, 1)
+    argv, _ = sandbox.command(0, 1, None)
+    python = os.path.abspath(sys.executable)
+    bwrap = [*argv[: argv.index(python)], python]
+    imports = "import numpy, nnlib, nnlib.grading, IPython.core.interactiveshell"
+
+    def best(run, times: int = 3) -> float:
+        out = []
+        for _ in range(times):
+            start = time.perf_counter()
+            run()
+            out.append(time.perf_counter() - start)
+        return min(out)
+
+    def probe(code: str) -> None:
+        subprocess.run([*bwrap, "-I", "-c", code], check=True)
+
+    stages = [("sandbox start (bubblewrap + interpreter)", best(lambda: probe("pass")))]
+    stages.append(("imports (numpy, nnlib, IPython)", best(lambda: probe(imports)) - stages[0][1]))
+    options = pipeline.Options(ASSIGNMENT, submissions, os.path.join(work, "g.csv"), course=work)
+    students, sources = pipeline.prepare(options)
+    entry = next(iter(students.values()))
+    cells = notebook.plan(entry["notebooks"][NOTEBOOK], sources[NOTEBOOK][0])
+    ready, state, tests, resets = [], [], [], []
+    judges = execute.Judges(limits, uid, False, nproc)  # the slot's, kept (as in run_job)
+    for _ in range(4):
+        start = time.perf_counter()
+        judges.reset(60)
+        resets.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        worker = execute.Worker(limits, uid, False, nproc, judges)
+        worker.start(60)
+        ready.append(time.perf_counter() - start)
+        spent = {"state": 0.0, "test": 0.0}
+        for cell in cells:
+            start = time.perf_counter()
+            if cell.kind == "test":
+                worker.test(execute._command(cell), cell.prelude, 60)
+            else:
+                worker.request(execute._command(cell), 60)
+            spent[cell.kind] += time.perf_counter() - start
+        worker.close()
+        state.append(spent["state"])
+        tests.append(spent["test"])
+    judges.discard()
+    stages += [
+        ("worker + judge sandboxes ready (a slot's first submission)", ready[0]),
+        ("worker sandbox ready (the slot's judge kept)", min(ready[1:])),
+        ("judge reset between submissions", min(resets[1:])),
+        ("student cells", min(state)),
+        (f"tests in the judge ({sum(c.kind == 'test' for c in cells)})", min(tests)),
+    ]
+    state_dir = os.path.join(work, ".nnlib-grader", ASSIGNMENT)
+    os.makedirs(state_dir, exist_ok=True)
+    for sid, entry in students.items():
+        result = engine.run_job(pipeline.job(entry, sources, options))
+        pipeline.atomic_write(os.path.join(state_dir, f"{sid}.json"), json.dumps(result))
+    autograder = steps.Autograder(work, ASSIGNMENT, state_dir)
+    sids = iter(sorted(students))
+    stages.append(("nbgrader autograde (head)", best(lambda: autograder.run(next(sids)))))
+    maker = steps.Feedback(work, ASSIGNMENT, False)
+    sids = iter(sorted(students))
+    stages.append(("nbgrader feedback HTML (head)", best(lambda: maker.run(next(sids)))))
+
+    def cluster() -> None:
+        engine.Engine(None, jobs).close()
+
+    stages.append((f"embedded cluster start, {jobs} workers (once per batch)", best(cluster, 1)))
+    return stages
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 16
+    sizes = [int(a) for a in sys.argv[1:]] or [16, 64]
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         course = make_course(os.path.join(tmp, "course"))
-        nb = correct_notebook(course)
-        submissions = os.path.join(tmp, "submissions")
-        for i in range(n):
-            os.makedirs(os.path.join(submissions, f"student{i:02d}"))
-            nbformat.write(nb, os.path.join(submissions, f"student{i:02d}", f"{NOTEBOOK}.ipynb"))
-
-        stock = os.path.join(tmp, "stock")
-        shutil.copytree(course, stock)
-        for i in range(n):
-            dest = os.path.join(stock, "submitted", f"student{i:02d}", ASSIGNMENT)
-            os.makedirs(dest)
-            shutil.copy(os.path.join(submissions, f"student{i:02d}", f"{NOTEBOOK}.ipynb"), dest)
-        ours = os.path.join(tmp, "ours")
-        shutil.copytree(course, ours)
-
-        python = sys.executable
-        baseline = timed(
-            [python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--log-level=ERROR"], stock
-        )
-        grader = timed(
-            [
-                python,
-                "-m",
-                "nnlib.grader",
-                "grade",
-                ASSIGNMENT,
-                submissions,
-                os.path.join(tmp, "g.csv"),
-                "--no-progress",
-            ],
-            ours,
+        print(f"{cores} cores; every submission correct (each gets full marks from both)")
+        print(f"{'submissions':>12} {'nbgrader':>10} {'make grade':>11} {'ratio':>6}")
+        results = {}
+        for n in sizes:
+            submissions = make_class(tmp, course, n)
+            baseline = stock_autograde(tmp, course, submissions, n)
+            ours = make_grade(tmp, course, submissions, f"ours-{n}")
+            results[n] = (submissions, ours)
+            print(f"{n:12d} {baseline:9.2f}s {ours:10.2f}s {ours / baseline:6.2f}")
+        print(f"target ratio <= {TARGET_RATIO}")
+        n = max(sizes)
+        submissions, ours = results[n]
+        print(
+            f"wall time per submission at {n}: {ours / n:.3f} s "
+            f"(target <= {TARGET_PER_SUBMISSION} s on 2 cores)"
         )
         feedback = timed(
-            [python, "-m", "nnlib.grader", "feedback", ASSIGNMENT, "--no-progress"], ours
+            [sys.executable, "-m", "nnlib.grader", "feedback", ASSIGNMENT, "--no-progress"],
+            os.path.join(tmp, f"ours-{n}"),
         )
-        with open(os.path.join(tmp, "g.csv")) as f:
-            rows = f.read().splitlines()[1:]
-        full = sum(1 for r in rows if r.split(",")[9] == r.split(",")[10])
-        print(f"submissions: {n} (all correct; {full}/{n} got full marks from make grade)")
-        print(f"jobs: {os.cpu_count()} cores")
-        print(f"sequential nbgrader autograde:     {baseline:7.2f} s")
-        print(f"make grade (sandboxed, parallel):  {grader:7.2f} s")
-        print(f"ratio make grade / nbgrader: {grader / baseline:.2f} (target <= 0.60)")
-        print(f"make feedback (HTML for {n} students, parallel): {feedback:7.2f} s")
+        print(f"make feedback, {n} students: {feedback:.2f} s ({feedback / n:.3f} s each)")
+        one = make_grade(tmp, course, submissions, f"jobs1-{n}", "--jobs", "1")
+        two = make_grade(tmp, course, submissions, f"jobs2-{n}", "--jobs", "2")
+        print(f"scaling at {n}: 1 worker {one:.2f} s, 2 workers {two:.2f} s: x{one / two:.2f}")
+        print("one submission's time (best of 3):")
+        for what, seconds in breakdown(tmp, course, min(cores, 2)):
+            print(f"  {what:58s} {1000 * seconds:8.0f} ms")
 
 
 if __name__ == "__main__":

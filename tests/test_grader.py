@@ -34,7 +34,7 @@ pytestmark = [
         shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
     ),
 ]
-FAST = ["--timeout", "4", "--test-timeout", "4", "--no-progress", "--max-faults", "3"]
+FAST = ["--timeout", "4", "--test-timeout", "4", "--no-progress"]
 
 
 def write_class(course: str, folder: str, cases, prefix: str = "") -> list[str]:

@@ -6,6 +6,7 @@ other heavy tools only inside its submodules; ``import nnlib`` never imports it.
 Modules:
     pipeline: the whole batch (collect, rebuild, run, autograde, feedback, CSV).
     notebook: rebuilds a submission on the instructor's source notebook.
+    engine: a submission's run as a Dask distributed task (embedded cluster or a running one).
     execute: runs one notebook's cells in a sandboxed worker, one fault per cell.
     worker: the process inside the sandbox (student cells in it, each test in a fork).
     sandbox: bubblewrap, resource limits and the clean environment.

@@ -23,7 +23,14 @@ to nbgrader's gradebook.db, autograded/ and feedback/ in the course folder, and 
 
 Student code runs in bubblewrap: no network, a read-only system, no course folder, no
 gradebook, no other students, a cleared environment, and the limits below. Without a working
-bubblewrap the grader refuses to run unless given --unsafe.
+bubblewrap the grader refuses to run unless given --unsafe. A fault (timeout, crash, memory
+limit) costs only the cell or test where it happened; a submission's total time is bounded by
+--budget, and the tests it left unrun are named in its reason.
+
+The runs are tasks on a Dask cluster: by default one started for the batch on this machine
+(--jobs worker processes); with --scheduler tcp://HOST:PORT, a running `dask scheduler` whose
+`dask worker`s (on any machine with this .venv and bubblewrap) run them. nbgrader and the
+gradebook stay on this machine (--db-url for a gradebook elsewhere, e.g. PostgreSQL).
 """
 
 
@@ -56,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("assignment", help="assignment name")
     for q in (g, f):
         q.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
-        q.add_argument("--jobs", "-j", type=int, default=0, help="parallel workers [CPU count]")
+        q.add_argument(
+            "--jobs", "-j", type=int, default=0, help="local worker processes [CPU count]"
+        )
+        q.add_argument(
+            "--db-url",
+            default=None,
+            help="nbgrader's gradebook URL [the course's: sqlite:///gradebook.db]",
+        )
         q.add_argument(
             "--show-hidden-tests", action="store_true", help="print hidden tests in feedback"
         )
@@ -82,10 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--fsize", type=int, default=d.fsize_mb, help="MiB per written file [%(default)s]"
     )
     g.add_argument(
-        "--max-faults",
-        type=int,
-        default=d.max_faults,
-        help="timeouts/crashes per notebook before the rest is skipped [%(default)s]",
+        "--budget",
+        type=float,
+        default=d.budget,
+        help="wall-clock seconds per submission; the rest is not run [%(default)s]",
+    )
+    g.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="a running dask scheduler to send the runs to [an embedded cluster of --jobs]",
     )
     return p
 
@@ -111,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             show_hidden_tests=args.show_hidden_tests,
             progress=not args.no_progress,
+            db_url=args.db_url,
         )
         done = feedback(options)
         where = os.path.join(os.path.abspath(args.course), "feedback")
@@ -123,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         fsize_mb=args.fsize,
         cell_timeout=args.timeout,
         test_timeout=args.test_timeout,
-        max_faults=args.max_faults,
+        budget=args.budget,
     )
     options = Options(
         assignment=args.assignment,
@@ -136,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         show_hidden_tests=args.show_hidden_tests,
         progress=not args.no_progress,
         limits=limits,
+        scheduler=args.scheduler,
+        db_url=args.db_url,
     )
     if args.unsafe:
         print(
@@ -143,8 +166,13 @@ def main(argv: list[str] | None = None) -> int:
             "files and your network.",
             file=sys.stderr,
         )
+    from nnlib.grader.engine import NoWorkers
+
     try:
         path = grade(options)
+    except NoWorkers as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
     except SandboxUnavailable as exc:
         print(
             f"ERROR: the sandbox for student code cannot be set up on this machine:\n  {exc}\n"

@@ -4,11 +4,15 @@ The host side of :mod:`nnlib.grader.worker`. Each cell gets a wall-clock deadlin
 overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
 sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
 sandbox is started, the student cells that ran before it are replayed silently, and execution
-goes on with the next cell. After ``Limits.max_faults`` such faults the rest is not run.
+goes on with the next cell. There is no limit on the number of faults, so a function that loops
+forever costs exactly the tests that call it; what bounds a submission's time is its budget
+(``budget_end``): once it is spent, the cell it cut short (``"budget": "cut"``) and the cells
+left (``"budget": "unrun"``) are faults.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -210,25 +214,76 @@ class Process:
         self.tmp.cleanup()
 
 
-class Worker:
-    """A student's worker and the judge that runs its tests (two sandboxes)."""
+class Judges:
+    """The judge sandbox of one grading slot, kept from one submission to the next.
+
+    A judge never runs student code (see :mod:`nnlib.grader.judge`), so it need not be new for
+    each submission: :meth:`reset` before each one clears what the previous one left. After a
+    fault it is thrown away (:meth:`discard`) and the next :meth:`get` starts a new one.
+    """
 
     def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
-        self.judge = Process(limits, uid, unsafe, nproc, module="nnlib.grader.judge")
+        self.settings = (limits, uid, unsafe, nproc)
+        self.process: Process | None = None
+        self.ready = False
+
+    def get(self) -> Process:
+        """The judge's process (started if there is none; ``ready`` says if it said hello)."""
+        if self.process is None:
+            self.process = Process(*self.settings, module="nnlib.grader.judge")
+            self.ready = False
+        return self.process
+
+    def reset(self, timeout: float) -> None:
+        """Before a new submission: the judge ends every leftover process and empties /tmp."""
+        if self.process is not None and self.ready:
+            try:
+                replies = self.process.request({"op": "reset"}, timeout)
+                if replies[-1].get("status") == "ready":
+                    return
+            except Fault:
+                pass
+        self.discard()
+
+    def discard(self) -> None:
+        if self.process is not None:
+            self.process.close()
+        self.process, self.ready = None, False
+
+
+class Worker:
+    """A student's worker and the judge that runs its tests (two sandboxes).
+
+    The worker is new; the judge is the slot's (``judges``), or one of its own.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        uid: int | None,
+        unsafe: bool,
+        nproc: int | None,
+        judges: Judges | None = None,
+    ):
+        self.own_judges = judges is None
+        self.judges = judges or Judges(limits, uid, unsafe, nproc)
+        self.judge = self.judges.get()
         try:
             self.student = Process(limits, uid, unsafe, nproc)
         except BaseException:
-            self.judge.close()
+            self.judges.discard()
             raise
         self.replies: list[dict] = []
 
     def start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         hello = {"op": "hello", "modules": PRELOAD}
-        nonces = [p.send(hello, deadline) for p in (self.judge, self.student)]
-        for process, nonce in zip((self.judge, self.student), nonces, strict=True):
+        starting = [self.student] if self.judges.ready else [self.judge, self.student]
+        nonces = [p.send(hello, deadline) for p in starting]
+        for process, nonce in zip(starting, nonces, strict=True):
             if process.collect(nonce, deadline)[-1].get("status") != "ready":
                 raise Fault("it did not report ready")
+        self.judges.ready = True
 
     def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
         self.replies = []
@@ -264,9 +319,11 @@ class Worker:
             return _fault(ended[-1].get("reason", "crashed"))
         return verdict
 
-    def close(self) -> None:
+    def close(self, fault: bool = False) -> None:
+        """End the student's worker; and the judge, after a fault or if it is its own."""
         self.student.close()
-        self.judge.close()
+        if fault or self.own_judges:
+            self.judges.discard()
 
 
 def run_cells(
@@ -275,52 +332,77 @@ def run_cells(
     uid: int | None = None,
     unsafe: bool = False,
     nproc: int | None = None,
+    budget_end: float | None = None,
+    judges: Judges | None = None,
 ) -> dict[int, dict]:
     """Run the cells in order; return each cell's reply (or fault) by its index.
 
     A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
-    ``tamper`` and ``reference``; a fault has a ``reason``.
+    ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` (``"cut"`` or
+    ``"unrun"``) when the time budget ending at ``budget_end`` (a ``time.monotonic()`` instant;
+    default: ``limits.budget`` from now) ran out while the cell ran or before it. ``judges``
+    is the slot's judge, kept after the run unless a fault ended it.
     """
+    if budget_end is None:
+        budget_end = time.monotonic() + limits.budget
     results: dict[int, dict] = {}
     skipped: set[int] = set()  # student cells that faulted: never replayed
-    faults = 0
+
+    def timeout(own: float) -> tuple[float, bool]:
+        """The deadline of the next step, and whether the budget (not its own limit) sets it."""
+        left = budget_end - time.monotonic()
+        return (own, False) if own <= left else (max(left, 0.0), True)
+
+    def out_of_budget(start: int, cut: bool = False) -> None:
+        for cell in cells[start:]:
+            if cut:
+                results[cell.idx] = {**_fault(f"timed out: {BUDGET_REASON}"), "budget": "cut"}
+                cut = False
+            elif cell.idx not in results:
+                results[cell.idx] = {**_fault(f"not run: {BUDGET_REASON}"), "budget": "unrun"}
+
     position = 0
     while position < len(cells):
-        if faults > limits.max_faults:
-            for cell in cells[position:]:
-                results[cell.idx] = _fault("not run: too many earlier faults in this notebook")
+        if budget_end - time.monotonic() <= 0:
+            out_of_budget(position)
             break
-        worker = Worker(limits, uid, unsafe, nproc)
-        phase, current = "start", None
+        worker = Worker(limits, uid, unsafe, nproc, judges)
+        phase, current, by_budget, fault = "start", None, False, True
         try:
-            worker.start(limits.start_timeout)
+            wait, by_budget = timeout(limits.start_timeout)
+            worker.start(wait)
             phase = "replay"
             for cell in cells[:position]:  # rebuild the state a faulty cell destroyed
                 if (cell.kind == "state" or cell.carry) and cell.idx not in skipped:
                     current = cell
-                    worker.request(_command(cell, quiet=True), limits.cell_timeout)
+                    wait, by_budget = timeout(limits.cell_timeout)
+                    worker.request(_command(cell, quiet=True), wait)
             phase = "run"
             for cell in cells[position:]:
                 current = cell
                 if cell.kind == "test":
-                    prelude = cell.prelude
-                    results[cell.idx] = worker.test(_command(cell), prelude, limits.test_timeout)
+                    wait, by_budget = timeout(limits.test_timeout)
+                    results[cell.idx] = worker.test(_command(cell), cell.prelude, wait)
                 else:
-                    results[cell.idx] = worker.request(_command(cell), limits.cell_timeout)[-1]
+                    wait, by_budget = timeout(limits.cell_timeout)
+                    results[cell.idx] = worker.request(_command(cell), wait)[-1]
                 position += 1
-        except Fault as fault:
-            faults += 1
+            fault = False
+        except Fault as error:
+            if by_budget and error.reason == "timed out":  # the budget ran out, not the cell
+                out_of_budget(position, cut=phase == "run")
+                break
             if phase == "start":
                 for cell in cells[position:]:
-                    results[cell.idx] = _fault(f"the sandbox failed to start: {fault.reason}")
+                    results[cell.idx] = _fault(f"the sandbox failed to start: {error.reason}")
                 position = len(cells)
             elif phase == "replay":  # a replayed cell misbehaved this time: leave it out
                 skipped.add(current.idx)
             else:
-                timeout = limits.test_timeout if current.kind == "test" else limits.cell_timeout
-                reason = fault.reason
+                own = limits.test_timeout if current.kind == "test" else limits.cell_timeout
+                reason = error.reason
                 if reason == "timed out":
-                    reason = f"timed out after {timeout:g} s"
+                    reason = f"timed out after {own:g} s"
                 verdicts = [r for r in worker.replies if r.get("status") in ("ok", "error")]
                 if current.kind == "test" and verdicts:  # the verdict came; carrying it hung
                     results[current.idx] = verdicts[0]
@@ -329,8 +411,11 @@ def run_cells(
                 skipped.add(current.idx)
                 position += 1
         finally:
-            worker.close()
+            worker.close(fault)
     return results
+
+
+BUDGET_REASON = "the submission's time budget ran out"
 
 
 def _command(cell: Cell, quiet: bool = False) -> dict:
@@ -354,6 +439,11 @@ def _visible(source: str) -> str:
     from nnlib.grader.notebook import strip_hidden  # notebook imports this module
 
     return strip_hidden(source, replacement=None)
+
+
+def source_hash(text: str) -> str:
+    """The short hash that ties a stored cell's outputs to the cell's source."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _fault(reason: str) -> dict:

@@ -18,6 +18,12 @@ For each test it forks a child that
 
 Nothing received from the student side is unpickled or evaluated; a malformed reply fails the
 test. The student side cannot write to this process's pipes: they are not in its sandbox.
+
+As it never runs student code, one judge serves the submissions of one grading slot one after
+the other (the student's worker is new for each). Before each submission the grader sends
+``reset``: the judge kills every other process left in its sandbox (its own PID namespace) and
+empties its private ``/tmp`` and ``/dev/shm``, so nothing a test's child left reaches the next
+student's tests.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import ast
 import builtins
 import json
 import os
+import signal
 import socket
 import sys
 
@@ -46,9 +53,12 @@ _exec, _compile, _eval = exec, compile, eval
 class Judge(JsonLines):
     """Runs test cells on command; see the module docstring."""
 
-    def __init__(self, rfd: int, wfd: int, fdsock: socket.socket) -> None:
+    def __init__(self, rfd: int, wfd: int, fdsock: socket.socket, sandboxed: bool = False) -> None:
         super().__init__(rfd, wfd)
         self.fdsock = fdsock
+        self.sandboxed = sandboxed
+        self.work = os.getcwd()
+        self.tmp_at_start = set(_entries("/tmp")) if sandboxed else set()
 
     def serve(self) -> None:
         import importlib
@@ -68,9 +78,36 @@ class Judge(JsonLines):
             cmd = self.receive()
             if cmd is None or cmd.get("op") == "quit":
                 return
-            reply = self.run_test(cmd)
+            if cmd.get("op") == "reset":
+                self.reset()
+                reply = {"status": "ready"}
+            else:
+                reply = self.run_test(cmd)
             reply["nonce"] = cmd["nonce"]
             self.send(reply)
+
+    def reset(self) -> None:
+        """Leave the sandbox as it was at the start: no other process, no file left."""
+        if self.sandboxed:  # (without a sandbox, /proc and /tmp are the host's: hands off)
+            me = os.getpid()
+            for entry in _entries("/proc"):  # this sandbox's own PID namespace
+                if entry.isdigit() and int(entry) not in (1, me):  # 1: bubblewrap's init
+                    try:
+                        os.kill(int(entry), signal.SIGKILL)
+                    except OSError:
+                        pass
+            for folder in ("/tmp", "/dev/shm"):
+                for entry in _entries(folder):
+                    if folder != "/tmp" or entry not in self.tmp_at_start:
+                        _remove(os.path.join(folder, entry))
+        while True:  # reap what was killed
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        for entry in _entries(self.work):
+            _remove(os.path.join(self.work, entry))
 
     def run_test(self, cmd: dict) -> dict:
         link = receive_link(self.fdsock)
@@ -190,16 +227,36 @@ def _free_names(tree: ast.AST) -> set[str]:
     return loaded - stored
 
 
+def _entries(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _remove(path: str) -> None:
+    import shutil
+
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+    except OSError:
+        pass
+
+
 def main() -> None:
     rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
     fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
+    sandboxed = os.environ.pop("NNLIB_GRADER_SANDBOXED", None) == "1"
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     uid = os.environ.pop("NNLIB_GRADER_UID", None)
     if uid is not None and os.getuid() == 0:
         os.setgroups([])
         os.setgid(int(uid))
         os.setuid(int(uid))
-    Judge(rfd, wfd, fdsock).serve()
+    Judge(rfd, wfd, fdsock, sandboxed).serve()
 
 
 if __name__ == "__main__":

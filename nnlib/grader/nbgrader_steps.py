@@ -7,7 +7,6 @@ gradebook, late penalties, the autograded notebooks, the feedback HTML) is nbgra
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,13 +21,10 @@ from traitlets import Bool, Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from nnlib.grader.execute import source_hash
 from nnlib.grader.notebook import HIDDEN_BEGIN, strip_hidden
 
 log = logging.getLogger("nnlib.grader")
-
-
-def source_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class ReplayExecute(NbGraderPreprocessor):
@@ -74,6 +70,80 @@ def _error(ename: str, evalue: str) -> dict:
     )
 
 
+_ENGINES: dict = {}  # (url, options) -> the SQLAlchemy engine every Gradebook of it shares
+_CHECKED: set = set()  # engines whose tables nbgrader already checked
+
+
+def share_engines() -> None:
+    """Let nbgrader's Gradebooks share one database engine per URL in this process.
+
+    nbgrader opens a ``Gradebook`` about ten times per student autograded, and each one makes a
+    new SQLAlchemy engine and checks every table of the schema: most of autograde's own time.
+    Engines are made to be shared, and the tables exist after the first check, so the gradebook
+    is the same, at half the cost. A process forked from this one calls :func:`fresh_engines`
+    first (an engine's connections must not cross a fork).
+    """
+    import nbgrader.api as api
+
+    if getattr(api.create_engine, "shared", False):
+        return
+    create_engine, create_all = api.create_engine, api.Base.metadata.create_all
+
+    def shared_engine(url, **options):
+        key = (str(url), tuple(sorted(options.items())))
+        if key not in _ENGINES:
+            _ENGINES[key] = create_engine(url, **options)
+        return _ENGINES[key]
+
+    def checked_create_all(bind=None, **options):
+        if bind is None or bind not in _CHECKED:
+            create_all(bind=bind, **options)
+            _CHECKED.add(bind)
+
+    shared_engine.shared = True
+    api.create_engine = shared_engine
+    api.Base.metadata.create_all = checked_create_all
+
+
+_VALIDATORS: dict = {}  # a JSON schema's text -> its jsonschema validator
+
+
+def check_schemas_once() -> None:
+    """Let nbgrader check its cell-metadata schema once per process, not once per cell.
+
+    nbgrader validates each graded cell's metadata with ``jsonschema.validate``, which first
+    checks the schema itself against the JSON Schema meta-schema: a quarter of autograde's time.
+    This does what ``jsonschema.validate`` does (the same error, the best match, for metadata
+    that does not fit) with a validator made once per schema.
+    """
+    import types
+
+    import jsonschema
+    import nbgrader.nbgraderformat.common as common
+
+    if getattr(common.jsonschema, "checks_once", False):
+        return
+
+    def validate(instance, schema, cls=None, *args, **kwargs):
+        key = (json.dumps(schema, sort_keys=True), cls, args, tuple(sorted(kwargs.items())))
+        validator = _VALIDATORS.get(key)
+        if validator is None:
+            kind = cls or jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            validator = _VALIDATORS[key] = kind(schema, *args, **kwargs)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate, checks_once=True)
+
+
+def fresh_engines() -> None:
+    """Forget the shared engines (in a forked child: its parent's connections stay unused)."""
+    _ENGINES.clear()
+    _CHECKED.clear()
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     """Feedback shows a test cell without its hidden tests (unless configured otherwise)."""
 
@@ -89,28 +159,34 @@ class HideHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
 
-def course_config(course: str) -> Config:
-    """The course's nbgrader_config.py (if any), rooted at ``course``."""
+def course_config(course: str, db_url: str | None = None) -> Config:
+    """The course's nbgrader_config.py (if any), rooted at ``course``.
+
+    ``db_url`` (e.g. ``postgresql://host/course``) replaces the gradebook's URL; by default it is
+    the course's own setting, nbgrader's ``sqlite:///<course>/gradebook.db`` unless configured.
+    """
     cfg = Config()
     path = os.path.join(course, "nbgrader_config.py")
     if os.path.exists(path):
         cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=course).load_config())
     cfg.CourseDirectory.root = os.path.abspath(course)
+    if db_url:
+        cfg.CourseDirectory.db_url = db_url
     cfg.Exchange.root = tempfile.gettempdir()
     return cfg
 
 
-def coursedir(course: str) -> CourseDirectory:
-    return CourseDirectory(config=course_config(course))
+def coursedir(course: str, db_url: str | None = None) -> CourseDirectory:
+    return CourseDirectory(config=course_config(course, db_url))
 
 
-def ensure_gradebook(course: str, assignment: str) -> None:
+def ensure_gradebook(course: str, assignment: str, db_url: str | None = None) -> None:
     """Record the assignment's notebooks and graded cells in the gradebook if missing.
 
     Runs nbgrader's generate_assignment into a scratch release folder, so the committed
     student versions are never rewritten.
     """
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     with Gradebook(cd.db_url, cd.course_id) as gb:
         try:
             if gb.find_assignment(assignment).notebooks:
@@ -118,7 +194,7 @@ def ensure_gradebook(course: str, assignment: str) -> None:
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory() as release:
-        cfg = course_config(course)
+        cfg = course_config(course, db_url)
         cfg.CourseDirectory.release_directory = release
         cfg.CourseDirectory.assignment_id = assignment
         cfg.GenerateAssignment.create_assignment = True
@@ -134,13 +210,17 @@ def ensure_gradebook(course: str, assignment: str) -> None:
 class Autograder:
     """nbgrader's autograde for one student at a time, with the sandboxed run's outputs."""
 
-    def __init__(self, course: str, assignment: str, results_dir: str) -> None:
-        cfg = course_config(course)
+    def __init__(
+        self, course: str, assignment: str, results_dir: str, db_url: str | None = None
+    ) -> None:
+        cfg = course_config(course, db_url)
         cfg.CourseDirectory.assignment_id = assignment
         steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
         cfg.Autograde.autograde_preprocessors = [
             ReplayExecute if s is Execute else s for s in steps
         ]
+        share_engines()
+        check_schemas_once()
         cfg.ReplayExecute.results_dir = results_dir
         cfg.Autograde.create_student = True
         cfg.BaseConverter.force = True
@@ -160,8 +240,10 @@ class Autograder:
 class Feedback:
     """nbgrader's feedback HTML for one student at a time, without hidden tests' source."""
 
-    def __init__(self, course: str, assignment: str, show_hidden: bool) -> None:
-        cfg = course_config(course)
+    def __init__(
+        self, course: str, assignment: str, show_hidden: bool, db_url: str | None = None
+    ) -> None:
+        cfg = course_config(course, db_url)
         cfg.CourseDirectory.assignment_id = assignment
         cfg.GenerateFeedback.preprocessors = [
             GetGrades,
@@ -178,9 +260,14 @@ class Feedback:
         _start(self.converter, self.coursedir, student)
 
 
-def feedback_many(course: str, assignment: str, show_hidden: bool, students, progress=None):
+def feedback_many(
+    course: str, assignment: str, show_hidden: bool, students, progress=None, db_url=None
+):
     """Feedback for several students with one converter; returns how many."""
-    maker = Feedback(course, assignment, show_hidden)
+    fresh_engines()  # (this may be a forked child of the grader)
+    share_engines()
+    check_schemas_once()
+    maker = Feedback(course, assignment, show_hidden, db_url)
     for student in students:
         maker.run(student)
         if progress is not None:
@@ -196,9 +283,9 @@ def _start(converter, cd: CourseDirectory, student: str) -> None:
         log.error("nbgrader failed for %s: %s", student, exc)
 
 
-def scores(course: str, assignment: str) -> tuple[dict, dict]:
+def scores(course: str, assignment: str, db_url: str | None = None) -> tuple[dict, dict]:
     """Per student: nbgrader's export fields for this assignment; and the assignment's."""
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     rows = {}
     with Gradebook(cd.db_url, cd.course_id) as gb:
         a = gb.find_assignment(assignment)
@@ -233,9 +320,9 @@ def scores(course: str, assignment: str) -> tuple[dict, dict]:
     return rows, info
 
 
-def forget(course: str, assignment: str, students: list[str]) -> None:
+def forget(course: str, assignment: str, students: list[str], db_url: str | None = None) -> None:
     """Remove stale submissions of students who now have nothing gradable."""
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     with Gradebook(cd.db_url, cd.course_id) as gb:
         for student in students:
             gb.update_or_create_student(student)

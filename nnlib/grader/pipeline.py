@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import os
-import queue
 import re
 import shutil
 import sys
@@ -25,8 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nnlib.grader import execute, notebook, sandbox
-from nnlib.grader.nbgrader_steps import source_hash
+from nnlib.grader import engine, notebook, sandbox
 from nnlib.grader.sandbox import Limits
 
 log = logging.getLogger("nnlib.grader")
@@ -62,6 +60,8 @@ class Options:
     show_hidden_tests: bool = False
     progress: bool = True
     limits: Limits = field(default_factory=Limits)
+    scheduler: str | None = None  # a running dask scheduler's address; None: an embedded one
+    db_url: str | None = None  # nbgrader's gradebook URL; None: the course's (sqlite)
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -218,91 +218,19 @@ def _key(nbs: dict, options: Options) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def run_student(sid: str, entry: dict, sources: dict, options: Options, slot: int) -> dict:
-    """Run one student's notebooks in sandboxes; return the stored result."""
-    uid = None if options.unsafe or os.getuid() != 0 else sandbox.UID_BASE + slot
-    nproc = options.limits.nproc if os.getuid() == 0 else sandbox.user_nproc(options.limits, 1)
-    result = {"key": _key(entry["notebooks"], options), "notebooks": {}, "reasons": []}
-    for name, nb in entry["notebooks"].items():
-        cells = notebook.plan(nb, sources[name][0])
-        replies = execute.run_cells(cells, options.limits, uid, options.unsafe, nproc)
-        stored = {}
-        for cell in cells:
-            reply = replies.get(cell.idx, execute._fault("not run"))
-            outputs, reasons = _outputs(cell, reply)
-            stored[str(cell.idx)] = {"hash": source_hash(cell.source), "outputs": outputs}
-            result["reasons"] += reasons
-        result["notebooks"][name] = {"cells": stored}
-    return result
-
-
-def _outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]]:
-    """The cell's outputs for nbgrader, and the reasons worth a line in the CSV."""
-    reasons: list[str] = []
-    where = cell.grade_id or f"cell {cell.idx}"
-
-    def error(ename: str, evalue: str) -> dict:
-        return {
-            "output_type": "error",
-            "ename": ename,
-            "evalue": evalue,
-            "traceback": [f"{ename}: {evalue}"],
-        }
-
-    if reply.get("status") == "fault":
-        reason = reply.get("reason", "crashed")
-        kind = "Timeout" if "timed out" in reason else "KernelDied"
-        if "memory" in reason:
-            kind = "MemoryLimit"
-        reasons.append(f"{where}: {reason}")
-        return [error(kind, reason)], reasons
-    if cell.kind == "state":
-        return reply.get("outputs", []), reasons
-    tamper = sorted(set(reply.get("tamper", [])))
-    during = [t for t in tamper if t.startswith("during the test")]
-    before = [t for t in tamper if t not in during]
-    if before:  # undone before the test ran: the verdict stands, the attempt is reported
-        shown = "; ".join(before[:3]) + ("; ..." if len(before) > 3 else "")
-        reasons.append(f"tampering detected and undone before the tests ({shown})")
-    if during:
-        shown = "; ".join(t.removeprefix("during the test: ") for t in during[:3])
-        reasons.append(f"{where}: tampering detected during the test, part scored 0 ({shown})")
-    if reply.get("reference"):
-        used = "; ".join(reply["reference"][:3])
-        reasons.append(f"{where}: uses nnlib's reference implementation ({used})")
-        return [
-            error("ReferenceUsed", f"this part uses nnlib's reference implementation: {used}")
-        ], reasons
-    if during:
-        return [error("Tampering", "the tested code changed the checking machinery")], reasons
-    if reply.get("status") == "error":
-        err = reply.get("error") or {}
-        ename, evalue = err.get("ename", "Error"), err.get("evalue", "")
-        if ename == "MemoryError":
-            reasons.append(f"{where}: memory limit exceeded")
-            evalue = evalue or "memory limit exceeded"
-        out = [] if cell.hidden else [o for o in reply.get("outputs", [])]
-        return [*out, error(ename, evalue)], reasons
-    outputs = [] if cell.hidden else list(reply.get("outputs", []))
-    if reply.get("value") is not None:
-        value = reply["value"]
-        outputs.append(
-            {
-                "output_type": "execute_result",
-                "data": {"text/plain": repr(value)},
-                "metadata": {},
-                "execution_count": None,
-            }
-        )
-    return outputs, reasons
+def job(entry: dict, sources: dict, options: Options) -> engine.Job:
+    """One student's run as a task for the cluster: each rebuilt notebook's plan and the limits."""
+    plans = {name: notebook.plan(nb, sources[name][0]) for name, nb in entry["notebooks"].items()}
+    return engine.Job(_key(entry["notebooks"], options), plans, options.limits, options.unsafe)
 
 
 def grade(options: Options) -> str:
     """Grade the class; return the path of the grades CSV.
 
-    The sandboxed runs start first, in ``jobs`` threads (each drives one sandbox process);
-    meanwhile this thread loads nbgrader and, as each student's run finishes, records it with
-    nbgrader's autograde and writes the feedback, so nbgrader's own work overlaps the runs.
+    The sandboxed runs are tasks on a Dask cluster (:mod:`nnlib.grader.engine`: an embedded one
+    of ``jobs`` worker processes, or ``options.scheduler``), started in a thread; meanwhile this
+    thread loads nbgrader and, as each student's run comes back, stores it and records it with
+    nbgrader's autograde, so nbgrader's own work overlaps the runs.
     """
     course = os.path.abspath(options.course)
     options.course = course
@@ -310,37 +238,32 @@ def grade(options: Options) -> str:
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    if not options.unsafe:
-        sandbox.check_available()
+    if not options.unsafe and options.scheduler is None:
+        sandbox.check_available()  # (each worker checks its own machine too)
     students, sources = prepare(options)
     state = os.path.join(course, ".nnlib-grader", options.assignment)
     os.makedirs(state, exist_ok=True)
 
     keys = {sid: _key(e["notebooks"], options) for sid, e in students.items() if e["notebooks"]}
     todo = [sid for sid in keys if _stored_key(os.path.join(state, f"{sid}.json")) != keys[sid]]
-    jobs = options.jobs or os.cpu_count() or 1
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(jobs):
-        slots.put(slot)
+    by_key: dict[str, list[str]] = {}
+    for sid in todo:  # identical submissions are one task
+        by_key.setdefault(keys[sid], []).append(sid)
+    jobs = [job(students[sids[0]], sources, options) for sids in by_key.values()]
 
-    def work(sid: str) -> str:
-        slot = slots.get()
-        try:
-            result = run_student(sid, students[sid], sources, options, slot)
-        finally:
-            slots.put(slot)
-        atomic_write(os.path.join(state, f"{sid}.json"), json.dumps(result))
-        return sid
+    def start() -> engine.Engine:
+        return engine.Engine(options.scheduler, options.jobs)
 
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
-    futures = [pool.submit(work, sid) for sid in todo]
+    starter = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    started = starter.submit(start) if jobs else None
     try:
         from nnlib.grader import nbgrader_steps as steps
 
-        steps.ensure_gradebook(course, options.assignment)
+        db = options.db_url
+        steps.ensure_gradebook(course, options.assignment, db_url=db)
         nothing = [s for s, e in students.items() if not e["notebooks"] and not e.get("invalid")]
-        steps.forget(course, options.assignment, nothing)
-        autograder = steps.Autograder(course, options.assignment, state)
+        steps.forget(course, options.assignment, nothing, db_url=db)
+        autograder = steps.Autograder(course, options.assignment, state, db_url=db)
         bar = _bar(len(keys), "grading", options.progress)
 
         def record(sid: str) -> None:
@@ -350,18 +273,33 @@ def grade(options: Options) -> str:
                 atomic_write(done, keys[sid])
             bar.update()
 
+        def failed(sid: str, error: BaseException) -> None:
+            log.error("the run of %s failed: %r", sid, error)
+            students[sid]["notes"].append(f"not graded: the grader failed ({error!r})"[:300])
+            for suffix in (".json", ".nbgrader"):
+                _remove(os.path.join(state, sid + suffix))
+            steps.forget(course, options.assignment, [sid], db_url=db)
+            bar.update()
+
         for sid in keys:
             if sid not in todo:
                 record(sid)  # already run (a re-run, or a resumed batch)
-        for future in concurrent.futures.as_completed(futures):
-            record(future.result())
+        if started is not None:
+            for done_job, outcome in started.result().results(jobs):
+                for sid in by_key[done_job.key]:
+                    if isinstance(outcome, BaseException):  # the CSV's reason says so
+                        failed(sid, outcome)
+                    else:
+                        atomic_write(os.path.join(state, f"{sid}.json"), json.dumps(outcome))
+                        record(sid)
         bar.close()
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if started is not None:
+            try:  # (still starting when something failed: wait for it, then close it)
+                started.result().close()
+            except Exception:
+                pass
+        starter.shutdown(wait=True)
     path = write_csv(options, students, state)
     if options.feedback:
         feedback(options, list(keys))
@@ -392,16 +330,23 @@ def feedback(options: Options, students: list[str] | None = None) -> list[str]:
     args = [(course, options.assignment, options.show_hidden_tests, c) for c in chunks if c]
     bar = _bar(len(students), "feedback", options.progress)
     if jobs == 1:
-        steps.feedback_many(*args[0], progress=bar.update)
+        steps.feedback_many(*args[0], progress=bar.update, db_url=options.db_url)
     else:  # nbgrader is imported already: forked workers start at once
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
             for future in concurrent.futures.as_completed(
-                [pool.submit(steps.feedback_many, *a) for a in args]
+                [pool.submit(steps.feedback_many, *a, db_url=options.db_url) for a in args]
             ):
                 bar.update(future.result())
     bar.close()
     return students
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _read(path: str) -> str | None:
@@ -423,7 +368,7 @@ def _stored_key(path: str) -> str | None:
 def write_csv(options: Options, students: dict, state: str) -> str:
     from nnlib.grader import nbgrader_steps as steps
 
-    rows, info = steps.scores(options.course, options.assignment)
+    rows, info = steps.scores(options.course, options.assignment, options.db_url)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_KEYS, lineterminator="\n")
     writer.writeheader()

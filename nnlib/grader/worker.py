@@ -581,6 +581,7 @@ def main() -> None:
 
     rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
     fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
+    os.environ.pop("NNLIB_GRADER_SANDBOXED", None)
     # Student code must not find the grader's source tree on its path through cwd.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     uid = os.environ.pop("NNLIB_GRADER_UID", None)

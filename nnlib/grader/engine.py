@@ -1,0 +1,324 @@
+"""Where the sandboxed runs happen: tasks on a Dask ``distributed`` cluster.
+
+The sandboxed run of one submission is one task, :func:`run_job`: a :class:`Job` (the plan of
+each rebuilt notebook, the limits) in, the stored result (each cell's outputs for nbgrader and
+the reasons for the CSV) out, as plain JSON-able data. Its task key is the submission's content
+hash, so a task that is retried or submitted twice (two identical submissions) gives one result.
+
+:class:`Engine` opens the cluster for one batch: an embedded ``LocalCluster`` (one worker
+process with one thread per core, or ``jobs``) started and closed with the batch, or a running
+``dask scheduler`` given by address. Scheduling, retries on another worker when a worker dies,
+and worker health are distributed's; :meth:`Engine.results` only keeps a bounded number of
+tasks in flight and yields each result as it arrives. Only the head (the grade command) runs
+nbgrader and writes the gradebook; the workers need nnlib's ``.venv`` and bubblewrap, never the
+course folder.
+
+Each running task takes a *slot* on its machine (:func:`slot`), a number held with a file lock,
+so every sandbox that runs at the same time on one machine has its own unprivileged user id
+(``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
+process keeps one judge sandbox per slot from one task to the next (it never runs student code
+and is reset before each submission); each submission's student worker is a new sandbox.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from nnlib.grader import execute, sandbox
+from nnlib.grader.sandbox import Limits
+
+log = logging.getLogger("nnlib.grader")
+#: Slots (and so user ids) a machine hands out at most at the same time.
+MAX_SLOTS = 1000
+#: Seconds a running scheduler is given to have a first worker.
+WORKER_WAIT = 120
+
+
+class NoWorkers(RuntimeError):
+    """The running scheduler given has no worker to run the tasks."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission's run: ``notebooks`` maps a notebook name to its cells, in order."""
+
+    key: str
+    notebooks: dict[str, list[execute.Cell]]
+    limits: Limits
+    unsafe: bool = False
+
+
+def slot_dir() -> str:
+    """The folder of this machine's slot locks (``NNLIB_GRADER_SLOTS`` overrides it)."""
+    return os.environ.get("NNLIB_GRADER_SLOTS") or os.path.join(
+        tempfile.gettempdir(), "nnlib-grader-slots"
+    )
+
+
+@contextlib.contextmanager
+def slot(limit: int = MAX_SLOTS, prefer: int | None = None) -> Iterator[int]:
+    """Hold a free slot number of this machine (``prefer`` if free, else the lowest) meanwhile.
+
+    A slot is an exclusive ``flock`` on ``<slot_dir>/<n>.lock``: it is free again as soon as its
+    holder ends, however it ends (a killed dask worker's locks go with its descriptors).
+    """
+    folder = slot_dir()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    order = list(range(limit))
+    if prefer is not None and 0 <= prefer < limit:
+        order.insert(0, order.pop(prefer))
+    for number in order:
+        fd = os.open(os.path.join(folder, f"{number}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield number
+        finally:
+            os.close(fd)
+        return
+    raise RuntimeError(f"all {limit} grading slots in {folder} are taken on this machine")
+
+
+def run_job(job: Job) -> dict:
+    """Run one submission's notebooks in sandboxes; return the result the head stores.
+
+    The result is ``{"key", "notebooks": {name: {"cells": {idx: {"hash", "outputs"}}}},
+    "reasons"}``. The whole submission shares one time budget (``Limits.budget``).
+    """
+    if not job.unsafe:
+        sandbox.check_available()
+    with _HELD_LOCK:  # the slot this process used last, if no other thread of it holds it
+        prefer = next((n for n in _JUDGES if n not in _HELD), None)
+    with slot(prefer=prefer) as number, _holding(number):
+        root = os.getuid() == 0
+        uid = None if job.unsafe or not root else sandbox.UID_BASE + number
+        nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
+        result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
+        budget_end = time.monotonic() + job.limits.budget
+        judges = _judges(number, (job.limits, uid, job.unsafe, nproc))
+        judges.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
+        cut, unrun = [], []
+        for name, cells in job.notebooks.items():
+            replies = execute.run_cells(
+                cells, job.limits, uid, job.unsafe, nproc, budget_end, judges
+            )
+            stored = {}
+            for cell in cells:
+                reply = replies.get(cell.idx, execute._fault("not run"))
+                outputs, reasons = cell_outputs(cell, reply)
+                where = cell.grade_id or f"cell {cell.idx}"
+                if reply.get("budget") == "cut":
+                    cut.append(where)
+                elif reply.get("budget"):  # one line for them all, below
+                    unrun += [where] if cell.kind == "test" else []
+                else:
+                    result["reasons"] += reasons
+                digest = execute.source_hash(cell.source)
+                stored[str(cell.idx)] = {"hash": digest, "outputs": outputs}
+            result["notebooks"][name] = {"cells": stored}
+        if cut or unrun:
+            where = f" during {cut[0]}" if cut else ""
+            result["reasons"].append(
+                f"the submission's time budget ({job.limits.budget:g} s) ran out{where}; "
+                f"tests not run: {', '.join(unrun) or 'none'}"
+            )
+    return result
+
+
+_JUDGES: dict[int, execute.Judges] = {}  # this process's judges, by slot
+_HELD: set[int] = set()  # the slots this process's tasks hold now
+_HELD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _holding(number: int) -> Iterator[None]:
+    with _HELD_LOCK:
+        _HELD.add(number)
+    try:
+        yield
+    finally:
+        with _HELD_LOCK:
+            _HELD.discard(number)
+
+
+def _judges(number: int, settings: tuple) -> execute.Judges:
+    """The judge kept for slot ``number`` in this process (a new one if the settings changed).
+
+    Only the task holding the slot's lock uses it, so no two tasks share a judge; the judges of
+    slots this process no longer holds end here (another process may run that user id now).
+    """
+    with _HELD_LOCK:
+        for other in [n for n in _JUDGES if n not in _HELD]:
+            _JUDGES.pop(other).discard()
+    judges = _JUDGES.get(number)
+    if judges is None or judges.settings != settings:
+        if judges is not None:
+            judges.discard()
+        judges = _JUDGES[number] = execute.Judges(*settings)
+    return judges
+
+
+@atexit.register
+def _close_judges() -> None:
+    for judges in _JUDGES.values():
+        judges.discard()
+
+
+def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]]:
+    """The cell's outputs for nbgrader, and the reasons worth a line in the CSV."""
+    reasons: list[str] = []
+    where = cell.grade_id or f"cell {cell.idx}"
+
+    def error(ename: str, evalue: str) -> dict:
+        return {
+            "output_type": "error",
+            "ename": ename,
+            "evalue": evalue,
+            "traceback": [f"{ename}: {evalue}"],
+        }
+
+    if reply.get("status") == "fault":
+        reason = reply.get("reason", "crashed")
+        kind = "Timeout" if "timed out" in reason or reply.get("budget") else "KernelDied"
+        if "memory" in reason:
+            kind = "MemoryLimit"
+        reasons.append(f"{where}: {reason}")
+        return [error(kind, reason)], reasons
+    if cell.kind == "state":
+        return reply.get("outputs", []), reasons
+    tamper = sorted(set(reply.get("tamper", [])))
+    during = [t for t in tamper if t.startswith("during the test")]
+    before = [t for t in tamper if t not in during]
+    if before:  # undone before the test ran: the verdict stands, the attempt is reported
+        shown = "; ".join(before[:3]) + ("; ..." if len(before) > 3 else "")
+        reasons.append(f"tampering detected and undone before the tests ({shown})")
+    if during:
+        shown = "; ".join(t.removeprefix("during the test: ") for t in during[:3])
+        reasons.append(f"{where}: tampering detected during the test, part scored 0 ({shown})")
+    if reply.get("reference"):
+        used = "; ".join(reply["reference"][:3])
+        reasons.append(f"{where}: uses nnlib's reference implementation ({used})")
+        return [
+            error("ReferenceUsed", f"this part uses nnlib's reference implementation: {used}")
+        ], reasons
+    if during:
+        return [error("Tampering", "the tested code changed the checking machinery")], reasons
+    if reply.get("status") == "error":
+        err = reply.get("error") or {}
+        ename, evalue = err.get("ename", "Error"), err.get("evalue", "")
+        if ename == "MemoryError":
+            reasons.append(f"{where}: memory limit exceeded")
+            evalue = evalue or "memory limit exceeded"
+        out = [] if cell.hidden else [o for o in reply.get("outputs", [])]
+        return [*out, error(ename, evalue)], reasons
+    outputs = [] if cell.hidden else list(reply.get("outputs", []))
+    if reply.get("value") is not None:
+        value = reply["value"]
+        outputs.append(
+            {
+                "output_type": "execute_result",
+                "data": {"text/plain": repr(value)},
+                "metadata": {},
+                "execution_count": None,
+            }
+        )
+    return outputs, reasons
+
+
+class Engine:
+    """A Dask cluster for one batch: embedded (``scheduler=None``) or running at an address.
+
+    ``jobs`` is the number of local worker processes of the embedded cluster (0: one per core).
+    Use as a context manager; closing it closes the client, and the embedded cluster with it.
+    """
+
+    def __init__(self, scheduler: str | None = None, jobs: int = 0) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        if not log.isEnabledFor(logging.INFO):  # distributed's start-up chatter (-v shows it)
+            logging.getLogger("distributed").setLevel(logging.WARNING)
+        self.cluster = None
+        if scheduler is None:
+            workers = jobs or os.cpu_count() or 1
+            # forked from one process that imported distributed: half the start of spawning
+            with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+                self.cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    memory_limit=0,  # the sandboxes have memory limits of their own
+                    silence_logs=logging.ERROR,
+                )
+            self.client = Client(self.cluster)
+        else:
+            self.client = Client(scheduler, timeout="30s")
+            try:  # a scheduler without workers would take the tasks and never run them
+                self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+            except TimeoutError:
+                self.client.close()
+                raise NoWorkers(
+                    f"no dask worker joined the scheduler at {scheduler} within {WORKER_WAIT} s: "
+                    f"start some with `.venv/bin/dask worker {scheduler} --nthreads 1`"
+                ) from None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def threads(self) -> int:
+        """Task slots of the cluster's workers right now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict | BaseException]]:
+        """Run the jobs; yield ``(job, result or the exception it raised)`` as each finishes.
+
+        At most about two tasks per worker thread are in flight: a class of 10,000 never sits
+        in the scheduler's memory at once, and a worker that joins later gets work too.
+        """
+        from distributed import as_completed
+
+        pending = iter(jobs)
+        running: dict = {}
+
+        def submit_more(flow) -> None:
+            while len(running) < 2 * self.threads():
+                job = next(pending, None)
+                if job is None:
+                    return
+                future = self.client.submit(run_job, job, key=f"nnlib-grade-{job.key}")
+                running[future.key] = job
+                flow.add(future)
+
+        flow = as_completed([])
+        submit_more(flow)
+        for future in flow:
+            job = running.pop(future.key)
+            try:
+                outcome: dict | BaseException = future.result()
+            except Exception as exc:  # our own bug or a task that killed every worker it met
+                outcome = exc
+            future.release()
+            submit_more(flow)  # before the head's own work on this result
+            yield job, outcome

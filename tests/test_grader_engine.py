@@ -1,0 +1,113 @@
+"""The grading task itself (nnlib.grader.engine): machine-wide slots and the time budget."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nnlib.grader import engine
+from nnlib.grader.execute import Cell
+from nnlib.grader.sandbox import Limits
+
+
+@pytest.fixture(autouse=True)
+def no_judge_left():
+    """The judges run_job keeps in this process end with each test (their user id is reused)."""
+    yield
+    engine._close_judges()
+    engine._JUDGES.clear()
+
+
+HOLD = """
+import sys, time
+from nnlib.grader import engine
+with engine.slot() as n:
+    print(n, flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_slots_are_distinct_across_processes_and_free_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    with engine.slot() as first:
+        other = subprocess.Popen(
+            [sys.executable, "-c", HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            held_elsewhere = int(other.stdout.readline())
+            with engine.slot() as nested:  # a second thread of this worker, say
+                assert len({first, held_elsewhere, nested}) == 3
+        finally:
+            other.kill()  # however its holder ends, the slot is free again
+            other.wait()
+        with engine.slot() as again:
+            assert again == held_elsewhere
+    with engine.slot() as after:
+        assert after == first == 0
+
+
+def test_all_slots_taken_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    with engine.slot(limit=1), pytest.raises(RuntimeError, match="all 1 grading slots"):
+        with engine.slot(limit=1):
+            pass
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_budget_cuts_the_submission_and_names_the_tests_not_run():
+    cells = [
+        Cell(0, "state", "def hang():\n    while True:\n        pass", grade_id="answer"),
+        Cell(1, "test", "assert 1 + 1 == 2", grade_id="test_before"),
+        Cell(2, "test", "hang()", grade_id="test_hangs"),
+        Cell(3, "test", "assert True", grade_id="test_after"),
+        Cell(4, "test", "assert 2 > 1", grade_id="test_last"),
+    ]
+    limits = Limits(cell_timeout=30, test_timeout=30, memory_mb=1024, budget=6)
+    start = time.monotonic()
+    result = engine.run_job(engine.Job("k", {"nb": cells}, limits))
+    assert time.monotonic() - start < 15  # the budget, not the 30 s test deadline, ended it
+    stored = result["notebooks"]["nb"]["cells"]
+    assert stored["1"]["outputs"] == []  # passed
+    assert stored["2"]["outputs"][0]["ename"] == "Timeout"
+    assert "not run" in stored["3"]["outputs"][0]["evalue"]
+    assert result["reasons"] == [
+        "the submission's time budget (6 s) ran out during test_hangs; "
+        "tests not run: test_after, test_last"
+    ]
+    assert result["key"] == "k" and os.path.isdir(engine.slot_dir())
+
+
+LEAVE = """import os, time
+open('/tmp/left_by_the_last.txt', 'w').write('x')
+open('here_too.txt', 'w').write('x')
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(60)
+    os._exit(0)
+"""
+CHECK = """import os
+assert not os.path.exists('/tmp/left_by_the_last.txt')
+assert not os.path.exists('here_too.txt')
+mine = (1, os.getpid(), os.getppid())
+others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in mine]
+assert not others, others
+"""
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_the_slots_judge_is_kept_and_left_clean_for_the_next_submission(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    first = engine.run_job(engine.Job("a", {"nb": [Cell(0, "test", LEAVE, grade_id="t")]}, limits))
+    assert first["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], first
+    judge = engine._JUDGES[0].process
+    second = engine.run_job(engine.Job("b", {"nb": [Cell(0, "test", CHECK, grade_id="t")]}, limits))
+    assert engine._JUDGES[0].process is judge  # the same judge, not a new sandbox
+    assert second["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], second
