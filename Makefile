@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,grading,dev
 
-.PHONY: help install test book lint format bench assignments lab grade feedback clean-book clean
+.PHONY: help install test book lint format bench assignments lab grade feedback report export clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -69,6 +69,18 @@ grade: $(STAMP)  ## grade a class: make grade ASSIGNMENT=a1_neurons SUBMISSIONS=
 feedback: $(STAMP)  ## feedback HTML for every graded student: make feedback ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<name>"; exit 2; }
 	$(BIN)/python -m nnlib.grader feedback "$(ASSIGNMENT)" --jobs $(JOBS)
+
+report: $(STAMP)  ## class report (scores, points per part, diagnoses, feedback links): make report ASSIGNMENT=a1_neurons
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make report ASSIGNMENT=<name>"; exit 2; }
+	$(BIN)/python -m nnlib.grader report "$(ASSIGNMENT)"
+
+# LMS=canvas or moodle; ROSTER: CSV mapping student_id to the LMS's ids; COLUMN: LMS grade column
+LMS ?= canvas
+ROSTER ?= roster.csv
+COLUMN ?=
+export: $(STAMP)  ## LMS import file from the grades CSV: make export ASSIGNMENT=a1_neurons LMS=canvas|moodle ROSTER=roster.csv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make export ASSIGNMENT=<name> LMS=canvas|moodle ROSTER=<csv> [GRADES=<csv>] [COLUMN='a1 (12345)']"; exit 2; }
+	$(BIN)/python -m nnlib.grader export $(LMS) "$(GRADES)" "$(ROSTER)" "$(basename $(GRADES))-$(LMS).csv" $(if $(COLUMN),--column "$(COLUMN)")
 
 clean-book:  ## remove the built book (and its execution cache)
 	rm -rf _build

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{grade,feedback}")
+    sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser(
         "grade",
         help="autograde every submission and write the grades CSV",
@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--no-progress", action="store_true", help="no progress bars")
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
+    g.add_argument("--no-report", action="store_true", help="do not write the class report")
+    from nnlib.grader import instructor_cli
+
+    instructor_cli.add_grade_options(g)
+    instructor_cli.add_commands(sub)
     g.add_argument("--unsafe", action="store_true", help="run student code WITHOUT a sandbox")
     g.add_argument(
         "--timeout", type=float, default=d.cell_timeout, help="seconds per cell [%(default)s]"
@@ -99,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # nbgrader's and nbformat's chatter about notebooks it repairs
         warnings.filterwarnings("ignore", module=r"nbgrader\..*|nbformat\..*|sqlalchemy\..*")
         warnings.filterwarnings("ignore", message=r".*(cell id|id field|not in session).*")
+    from nnlib.grader import instructor_cli
+
+    if args.command in instructor_cli.COMMANDS:
+        return instructor_cli.run(args)
     from nnlib.grader.pipeline import Options, feedback, grade
 
     start = time.monotonic()
@@ -115,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         done = feedback(options)
         where = os.path.join(os.path.abspath(args.course), "feedback")
         print(f"feedback for {len(done)} students in {where}", file=sys.stderr)
+        if done:  # the class report links to the feedback: write it again
+            instructor_cli.report_after(args.course, args.assignment, not args.no_progress)
         return 0
     limits = Limits(
         memory_mb=args.memory,
@@ -136,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         show_hidden_tests=args.show_hidden_tests,
         progress=not args.no_progress,
         limits=limits,
+        report=not args.no_report,
     )
     if args.unsafe:
         print(
@@ -143,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             "files and your network.",
             file=sys.stderr,
         )
+    instructor_cli.check_grade_options(args)
     try:
         path = grade(options)
     except SandboxUnavailable as exc:
@@ -154,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print(f"grades written to {path} in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    instructor_cli.export_after(args, path)
     return 0
 
 

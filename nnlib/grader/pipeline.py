@@ -62,6 +62,7 @@ class Options:
     show_hidden_tests: bool = False
     progress: bool = True
     limits: Limits = field(default_factory=Limits)
+    report: bool = True  # the class report (nnlib.grader.report) after grading
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -365,7 +366,20 @@ def grade(options: Options) -> str:
     path = write_csv(options, students, state)
     if options.feedback:
         feedback(options, list(keys))
+    if options.report:
+        _report(options)
     return path
+
+
+def _report(options: Options) -> None:
+    from nnlib.grader import report
+
+    try:
+        where = report.write(options.course, options.assignment, progress=options.progress)
+    except Exception as exc:  # the grades are written: a report that fails costs nothing else
+        log.error("the class report failed: %s", exc)
+    else:
+        print(f"class report in {where}", file=sys.stderr)
 
 
 def graded_students(course: str, assignment: str) -> list[str]:
