@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,grading,dev
 
-.PHONY: help install test book lint format bench assignments lab grade feedback report export clean-book clean
+.PHONY: help install test book lint format bench assignments lab grade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -81,6 +81,11 @@ COLUMN ?=
 export: $(STAMP)  ## LMS import file from the grades CSV: make export ASSIGNMENT=a1_neurons LMS=canvas|moodle ROSTER=roster.csv
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make export ASSIGNMENT=<name> LMS=canvas|moodle ROSTER=<csv> [GRADES=<csv>] [COLUMN='a1 (12345)']"; exit 2; }
 	$(BIN)/python -m nnlib.grader export $(LMS) "$(GRADES)" "$(ROSTER)" "$(basename $(GRADES))-$(LMS).csv" $(if $(COLUMN),--column "$(COLUMN)")
+
+THRESHOLD ?= 0.5
+similarity: $(STAMP)  ## pairs of alike submissions (solution cells, winnowing) side by side: make similarity ASSIGNMENT=a1_neurons
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make similarity ASSIGNMENT=<name> [THRESHOLD=0.5]"; exit 2; }
+	$(BIN)/python -m nnlib.grader similarity "$(ASSIGNMENT)" --threshold $(THRESHOLD)
 
 clean-book:  ## remove the built book (and its execution cache)
 	rm -rf _build

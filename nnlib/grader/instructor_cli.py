@@ -1,6 +1,7 @@
 """The instructor's commands of ``python -m nnlib.grader`` beyond grade and feedback.
 
-``report`` (the class report) and ``export`` (the LMS import file), each with its own
+``report`` (the class report), ``export`` (the LMS import file) and ``similarity`` (pairs of
+alike submissions), each with its own
 ``--help``; :func:`add_grade_options` adds ``--export``/``--roster`` to ``grade``. Kept apart
 from ``__main__`` so that the grading commands stay as they are.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-COMMANDS = ("report", "export")
+COMMANDS = ("report", "export", "similarity")
 
 
 def add_commands(sub) -> None:
@@ -43,7 +44,26 @@ def add_commands(sub) -> None:
     e.add_argument(
         "--column", default=None, help='LMS grade column, e.g. "a1 (12345)" [the assignment]'
     )
-    for q in (r, e):
+    m = sub.add_parser(
+        "similarity",
+        help="flag pairs of submissions whose solution cells are suspiciously alike",
+        description="Compare every pair of the graded submissions (nbgrader's submitted/ "
+        "folder) on their solution cells only, with copydetect's winnowing fingerprints and "
+        "the released skeleton as boilerplate; write <course>/similarity/<assignment>/"
+        "index.html with the flagged pairs side by side. It flags for a human to read and "
+        "never changes a grade.",
+    )
+    m.add_argument("assignment", help="assignment name (graded already)")
+    m.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+    m.add_argument("--out", default=None, help="folder for the page [<course>/similarity/<a>]")
+    m.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="flag a pair when this share of either answer is in the other [%(default)s]",
+    )
+    m.add_argument("--no-progress", action="store_true", help="no progress bars")
+    for q in (r, e, m):
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
 
 
@@ -107,6 +127,15 @@ def run(args: argparse.Namespace) -> int:
 
         path = report.write(args.course, args.assignment, args.out, not args.no_progress)
         print(f"class report in {path}", file=sys.stderr)
+        return 0
+    if args.command == "similarity":
+        from nnlib.grader import similarity
+
+        path, pairs = similarity.write(
+            args.course, args.assignment, args.out, args.threshold, not args.no_progress
+        )
+        flagged = sum(1 for p in pairs if p.similarity >= args.threshold)
+        print(f"{flagged} flagged pairs in {path}", file=sys.stderr)
         return 0
     if args.command == "export":
         _export(args.format, args.grades, args.roster, args.out, args.column)
