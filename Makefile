@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,grading,dev
 
-.PHONY: help install test book lint format bench assignments lab grade feedback report export similarity clean-book clean
+.PHONY: help install test book lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -51,6 +51,12 @@ bench: $(STAMP)  ## performance ratios against baselines measured in the same ru
 
 assignments: $(STAMP)  ## regenerate assignments/ from solutions/ with nbgrader (NAMES="a1_neurons" for one)
 	$(BIN)/python tools/make_assignments.py $(NAMES)
+
+# Per-student variants: ROSTER is a CSV with a student_id column; the course secret lives in
+# .nnlib-secret (git-ignored, created on first use) or $$NNLIB_COURSE_SECRET.
+release-variants: $(STAMP)  ## one notebook per student with their parameters: make release-variants ASSIGNMENT=a1_neurons ROSTER=roster.csv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make release-variants ASSIGNMENT=<name> ROSTER=<csv>"; exit 2; }
+	$(BIN)/python -m nnlib.grader release-variants "$(ASSIGNMENT)" "$(ROSTER)"
 
 lab: $(STAMP)  ## open JupyterLab on assignments/ (nbgrader's Validate button included)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=assignments

@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         progress=not args.no_progress,
         limits=limits,
         report=not args.no_report,
+        roster=os.path.abspath(args.roster) if args.roster else "",
     )
     if args.unsafe:
         print(

@@ -1,7 +1,7 @@
 """The instructor's commands of ``python -m nnlib.grader`` beyond grade and feedback.
 
-``report`` (the class report), ``export`` (the LMS import file) and ``similarity`` (pairs of
-alike submissions), each with its own
+``report`` (the class report), ``export`` (the LMS import file), ``similarity`` (pairs of
+alike submissions) and ``release-variants`` (one notebook per student), each with its own
 ``--help``; :func:`add_grade_options` adds ``--export``/``--roster`` to ``grade``. Kept apart
 from ``__main__`` so that the grading commands stay as they are.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-COMMANDS = ("report", "export", "similarity")
+COMMANDS = ("report", "export", "similarity", "release-variants")
 
 
 def add_commands(sub) -> None:
@@ -63,7 +63,21 @@ def add_commands(sub) -> None:
         help="flag a pair when this share of either answer is in the other [%(default)s]",
     )
     m.add_argument("--no-progress", action="store_true", help="no progress bars")
-    for q in (r, e, m):
+    v = sub.add_parser(
+        "release-variants",
+        help="write one notebook per roster student with that student's parameters",
+        description="For an assignment that declares per-student parameters (see "
+        "nnlib.grader.variants), write <out>/<student>/<notebook>.ipynb for every student_id "
+        "of ROSTER, with the values drawn from HMAC(course secret, assignment, student id), "
+        "and <out>/parameters.csv. The secret is <course>/.nnlib-secret (created here if "
+        "missing; never commit it) or $NNLIB_COURSE_SECRET. Grade with `grade --roster`.",
+    )
+    v.add_argument("assignment", help="assignment name (released already: make assignments)")
+    v.add_argument("roster", help="roster CSV with a student_id column")
+    v.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+    v.add_argument("--out", default=None, help="output folder [<course>/variants/<a>]")
+    v.add_argument("--no-progress", action="store_true", help="no progress bars")
+    for q in (r, e, m, v):
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
 
 
@@ -136,6 +150,17 @@ def run(args: argparse.Namespace) -> int:
         )
         flagged = sum(1 for p in pairs if p.similarity >= args.threshold)
         print(f"{flagged} flagged pairs in {path}", file=sys.stderr)
+        return 0
+    if args.command == "release-variants":
+        from nnlib.grader import variants
+
+        try:
+            out, drawn = variants.release(
+                args.course, args.assignment, args.roster, args.out, not args.no_progress
+            )
+        except ValueError as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
+        print(f"{len(drawn)} notebooks in {out} (parameters.csv lists the values)", file=sys.stderr)
         return 0
     if args.command == "export":
         _export(args.format, args.grades, args.roster, args.out, args.column)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nnlib.grader import execute, notebook, sandbox
+from nnlib.grader import execute, notebook, sandbox, variants
 from nnlib.grader.nbgrader_steps import source_hash
 from nnlib.grader.sandbox import Limits
 
@@ -63,6 +63,7 @@ class Options:
     progress: bool = True
     limits: Limits = field(default_factory=Limits)
     report: bool = True  # the class report (nnlib.grader.report) after grading
+    roster: str = ""  # a roster: per-student variants are graded (nnlib.grader.variants)
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -166,6 +167,7 @@ def prepare(options: Options) -> tuple[dict, dict]:
     Returns (student -> {"notebooks": {name: plan-ready notebook}, "notes": [...]}, sources).
     """
     sources = _source_notebooks(options.course, options.assignment)
+    key = variants.grading_key(options.course, options.roster, [s for s, _ in sources.values()])
     folders, cleanup = student_folders(options.submissions, options.assignment)
     cd = CourseDirs(options.course)
     students = {}
@@ -197,6 +199,7 @@ def prepare(options: Options) -> tuple[dict, dict]:
                     entry["notes"].append(f"{name}.ipynb: unreadable notebook ({exc})"[:300])
                     continue
                 entry["notes"] += fixed.notes
+                variants.for_grading(fixed.notebook, source, key, options.assignment, sid)
                 entry["notebooks"][name] = fixed.notebook
                 text = nbformat.writes(fixed.notebook)
                 atomic_write(os.path.join(dest, f"{name}.ipynb"), text)
