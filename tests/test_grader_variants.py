@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import os
 import shutil
 import stat
@@ -42,6 +43,7 @@ from instructor.course import (
 
 from nnlib.grader import variants
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "test-secret-0123456789abcdef"
 STUDENTS = [f"s{i}" for i in range(1, 9)]
 FAST = ["--timeout", "10", "--test-timeout", "10", "--jobs", "2"]
@@ -215,3 +217,55 @@ def test_secret_file_is_git_ignored():
         ["git", "check-ignore", "-q", variants.SECRET_FILE], cwd=root, capture_output=True
     )
     assert done.returncode == 0, f"{variants.SECRET_FILE} must be in .gitignore"
+
+
+# --- a real assignment: a1's Part 4 trains with each student's LR and DATA_SEED ---------------
+def test_every_a1_variant_is_gradable():
+    """Each value a1 may draw gives data the reference perceptron learns (the check's premise)."""
+    from nnlib.data import make_and
+    from nnlib.perceptron import Perceptron
+
+    a1 = nbformat.read(os.path.join(ROOT, "solutions", "a1_neurons", "a1_neurons.ipynb"), 4)
+    spec = variants.declared(a1)
+    assert set(spec) == {"LR", "DATA_SEED"}
+    assert variants.defaults(a1) == {"LR": 1.0, "DATA_SEED": 7}  # the committed release's
+    lo, hi = spec["DATA_SEED"]["randint"]
+    for data_seed in range(lo, hi + 1):
+        X, y = make_and(n=40, noise=0.1, seed=data_seed)
+        for lr in spec["LR"]["choice"]:
+            fitted = Perceptron(lr=lr, max_epochs=100, shuffle=False).fit(X, y.astype(float))
+            assert fitted.converged_, (data_seed, lr)
+
+
+@needs_bwrap
+@pytest.mark.grading
+def test_a1_variants_released_and_graded_with_a_roster(tmp_path):
+    from tests.test_assignments import _submission, load, make_assignments, source_nb
+
+    make_assignments.make_course(tmp_path, ["a1_neurons"])
+    make_assignments.nbgrader(tmp_path, "generate_assignment", "a1_neurons", "--force")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id\nann\nben\n")
+    done = _run(str(tmp_path), "release-variants", "a1_neurons", str(roster))
+    assert done.returncode == 0, done.stderr
+    subs = tmp_path / "incoming"
+    src = source_nb("a1_neurons")
+    drawn = {}
+    for sid in ("ann", "ben"):
+        path = tmp_path / "variants" / "a1_neurons" / sid / "a1_neurons.ipynb"
+        nb = load(path)
+        drawn[sid] = variants.defaults(nbformat.reads(path.read_text(), 4))
+        (subs / sid).mkdir(parents=True)
+        (subs / sid / "a1_neurons.ipynb").write_text(
+            json.dumps(_submission(nb, src, {"*": "solution"}))
+        )
+    assert drawn["ann"] != drawn["ben"]
+    grades = tmp_path / "grades.csv"
+    done = _run(
+        str(tmp_path), "grade", "a1_neurons", str(subs), str(grades), "--roster", str(roster)
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    with open(grades, newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    for sid in ("ann", "ben"):  # full marks but the reflection, graded by hand
+        assert float(rows[sid]["score"]) + 2.0 == float(rows[sid]["max_score"]), rows[sid]
