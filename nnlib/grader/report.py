@@ -169,9 +169,13 @@ def _figures(report: ClassReport, out: str) -> dict[str, str]:
     scores = np.array([s.score for s in report.students], dtype=np.float64)
     fig, ax = plt.subplots(figsize=(6, 3.2))
     top = max(report.max_score, 1.0)
-    ax.hist(scores, bins=np.linspace(0, top, min(int(top), 20) + 1), color="#4c72b0", rwidth=0.9)
+    # one bar per point when the scale is small (each bar centred on its score), else 20 bins
+    width = 1.0 if top <= 30 else top / 20
+    bins = np.arange(-width / 2, top + width, width)
+    ax.hist(scores, bins=bins, color="#4c72b0", rwidth=0.85)
     ax.set(xlabel="score", ylabel="students", title=f"Scores ({len(scores)} students)")
-    ax.set_xlim(0, top)
+    ax.set_xlim(bins[0], bins[-1])
+    ax.yaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "score_distribution.png"), dpi=100)
     plt.close(fig)
