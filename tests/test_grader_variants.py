@@ -269,3 +269,26 @@ def test_a1_variants_released_and_graded_with_a_roster(tmp_path):
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     for sid in ("ann", "ben"):  # full marks but the reflection, graded by hand
         assert float(rows[sid]["score"]) + 2.0 == float(rows[sid]["max_score"]), rows[sid]
+
+
+def test_the_judge_gets_the_graders_parameters_not_the_students(tmp_path):
+    from instructor.course import source_notebook
+
+    from nnlib.grader import notebook
+
+    source = source_notebook()
+    student = copy.deepcopy(source)
+    student.metadata["nnlib"] = {"judge_prelude": ["FACTOR = 0.0"]}  # forged: dropped
+    rebuilt = notebook.sanitize(student, source).notebook
+    assert variants.prelude_of(rebuilt) == []
+    variants.for_grading(rebuilt, source, b"k" * 16, ASSIGNMENT, "s1")
+    want = variants.parameters(source, b"k" * 16, ASSIGNMENT, "s1")
+    tests = [c for c in notebook.plan(rebuilt, source) if c.kind == "test"]
+    assert tests and all(
+        c.prelude[:2] == [f"FACTOR = {want['FACTOR']!r}", f"OFFSET = {want['OFFSET']!r}"]
+        for c in tests
+    )
+    # without a roster (no key): the defaults of the source's cell, still from the grader
+    plain = notebook.sanitize(student, source).notebook
+    variants.for_grading(plain, source, None, ASSIGNMENT, "s1")
+    assert variants.prelude_of(plain) == ["FACTOR = 3.0", "OFFSET = 1"]
