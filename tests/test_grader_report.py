@@ -1,8 +1,8 @@
 """The class report and the LMS export, on a small class graded once through the CLI.
 
-The class (course ``tests/instructor/course.py``, 4 points): alice is right, bob and dan
-forget the ``1/N`` of the mean (the check says "missing 1/N"), carol hands in the untouched
-release, erin gets ``affine`` wrong and is not in the roster.
+The class (course ``tests/instructor/course.py`` without variants, 4 points): alice is right,
+bob and dan forget the ``1/N`` of the mean (the check says "missing 1/N"), carol hands in the
+untouched release, erin gets ``affine`` wrong and is not in the roster.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ MISSING_1_N = "missing 1/N: the answer is N = 4 times too large (sum vs mean)"
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    course = make_course(str(root / "course"))
+    course = make_course(str(root / "course"), variants=False)  # the roster is for the LMS
     release = release_notebook(course)
     subs = str(root / "submissions")
     wrong_affine = "def affine(x):\n    return x"

@@ -67,13 +67,15 @@ def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
     return cell
 
 
-def source_notebook() -> nbformat.NotebookNode:
+def source_notebook(variants: bool = True) -> nbformat.NotebookNode:
+    """The source; without ``variants`` it declares none (everyone has the defaults)."""
     nb = nbformat.v4.new_notebook()
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["kernelspec"] = kernel
-    nb.metadata["nnlib"] = {"variants": copy.deepcopy(SPEC)}
     params = _cell("code", PARAMETERS)
-    params.metadata["nnlib"] = {"variant": True}
+    if variants:
+        nb.metadata["nnlib"] = {"variants": copy.deepcopy(SPEC)}
+        params.metadata["nnlib"] = {"variant": True}
     setup = "import numpy as np\nfrom nnlib import grading"
     cells = [
         _cell("markdown", "# Problem set: gradients and your own numbers"),
@@ -115,7 +117,7 @@ def venv_env() -> dict[str, str]:
     return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
 
 
-def make_course(root: str) -> str:
+def make_course(root: str, variants: bool = True) -> str:
     """Write the course into ``root`` and generate the release with nbgrader; return root."""
     os.makedirs(os.path.join(root, "solutions", ASSIGNMENT), exist_ok=True)
     with open(os.path.join(root, "nbgrader_config.py"), "w") as f:
@@ -125,7 +127,8 @@ def make_course(root: str) -> str:
             'c.CourseDirectory.release_directory = "assignments"\n'
         )
     nbformat.write(
-        source_notebook(), os.path.join(root, "solutions", ASSIGNMENT, f"{NOTEBOOK}.ipynb")
+        source_notebook(variants),
+        os.path.join(root, "solutions", ASSIGNMENT, f"{NOTEBOOK}.ipynb"),
     )
     argv = [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"]
     subprocess.run(
