@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,grading,dev
 
-.PHONY: help install test book lint format bench assignments lab grade feedback clean-book clean
+.PHONY: help install test book lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,6 +52,12 @@ bench: $(STAMP)  ## performance ratios against baselines measured in the same ru
 assignments: $(STAMP)  ## regenerate assignments/ from solutions/ with nbgrader (NAMES="a1_neurons" for one)
 	$(BIN)/python tools/make_assignments.py $(NAMES)
 
+# Per-student variants: ROSTER is a CSV with a student_id column; the course secret lives in
+# .nnlib-secret (git-ignored, created on first use) or $$NNLIB_COURSE_SECRET.
+release-variants: $(STAMP)  ## one notebook per student with their parameters: make release-variants ASSIGNMENT=a1_neurons ROSTER=roster.csv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make release-variants ASSIGNMENT=<name> ROSTER=<csv>"; exit 2; }
+	$(BIN)/python -m nnlib.grader release-variants "$(ASSIGNMENT)" "$(ROSTER)"
+
 lab: $(STAMP)  ## open JupyterLab on assignments/ (nbgrader's Validate button included)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=assignments
 
@@ -74,6 +80,23 @@ grade: $(STAMP)  ## grade a class: make grade ASSIGNMENT=a1_neurons SUBMISSIONS=
 feedback: $(STAMP)  ## feedback HTML for every graded student: make feedback ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<name>"; exit 2; }
 	$(BIN)/python -m nnlib.grader feedback "$(ASSIGNMENT)" --jobs $(JOBS) $(if $(DB_URL),--db-url "$(DB_URL)")
+
+report: $(STAMP)  ## class report (scores, points per part, diagnoses, feedback links): make report ASSIGNMENT=a1_neurons
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make report ASSIGNMENT=<name>"; exit 2; }
+	$(BIN)/python -m nnlib.grader report "$(ASSIGNMENT)"
+
+# LMS=canvas or moodle; ROSTER: CSV mapping student_id to the LMS's ids; COLUMN: LMS grade column
+LMS ?= canvas
+ROSTER ?= roster.csv
+COLUMN ?=
+export: $(STAMP)  ## LMS import file from the grades CSV: make export ASSIGNMENT=a1_neurons LMS=canvas|moodle ROSTER=roster.csv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make export ASSIGNMENT=<name> LMS=canvas|moodle ROSTER=<csv> [GRADES=<csv>] [COLUMN='a1 (12345)']"; exit 2; }
+	$(BIN)/python -m nnlib.grader export $(LMS) "$(GRADES)" "$(ROSTER)" "$(basename $(GRADES))-$(LMS).csv" $(if $(COLUMN),--column "$(COLUMN)")
+
+THRESHOLD ?= 0.5
+similarity: $(STAMP)  ## pairs of alike submissions (solution cells, winnowing) side by side: make similarity ASSIGNMENT=a1_neurons
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make similarity ASSIGNMENT=<name> [THRESHOLD=0.5]"; exit 2; }
+	$(BIN)/python -m nnlib.grader similarity "$(ASSIGNMENT)" --threshold $(THRESHOLD)
 
 clean-book:  ## remove the built book (and its execution cache)
 	rm -rf _build

@@ -11,4 +11,9 @@ Modules:
     worker: the process inside the sandbox (student cells in it, each test in a fork).
     sandbox: bubblewrap, resource limits and the clean environment.
     nbgrader_steps: nbgrader's gradebook, autograde and feedback, with our outputs.
+    variants: per-student parameters (HMAC of the course secret), released and graded.
+    report: the class report (scores, points per part, diagnoses over the class).
+    lms: the grades as Canvas' or Moodle's import CSV, from a roster.
+    similarity: pairs of alike submissions (copydetect's winnowing), for a human to read.
+    instructor_cli: the commands report, export, similarity and release-variants.
 """

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{grade,feedback}")
+    sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser(
         "grade",
         help="autograde every submission and write the grades CSV",
@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--no-progress", action="store_true", help="no progress bars")
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
+    g.add_argument("--no-report", action="store_true", help="do not write the class report")
+    from nnlib.grader import instructor_cli
+
+    instructor_cli.add_grade_options(g)
+    instructor_cli.add_commands(sub)
     g.add_argument("--unsafe", action="store_true", help="run student code WITHOUT a sandbox")
     g.add_argument(
         "--timeout", type=float, default=d.cell_timeout, help="seconds per cell [%(default)s]"
@@ -119,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # nbgrader's and nbformat's chatter about notebooks it repairs
         warnings.filterwarnings("ignore", module=r"nbgrader\..*|nbformat\..*|sqlalchemy\..*")
         warnings.filterwarnings("ignore", message=r".*(cell id|id field|not in session).*")
+    from nnlib.grader import instructor_cli
+
+    if args.command in instructor_cli.COMMANDS:
+        return instructor_cli.run(args)
     from nnlib.grader.pipeline import Options, feedback, grade
 
     start = time.monotonic()
@@ -136,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         done = feedback(options)
         where = os.path.join(os.path.abspath(args.course), "feedback")
         print(f"feedback for {len(done)} students in {where}", file=sys.stderr)
+        if done:  # the class report links to the feedback: write it again
+            instructor_cli.report_after(args.course, args.assignment, not args.no_progress)
         return 0
     limits = Limits(
         memory_mb=args.memory,
@@ -159,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         limits=limits,
         scheduler=args.scheduler,
         db_url=args.db_url,
+        report=not args.no_report,
+        roster=os.path.abspath(args.roster) if args.roster else "",
     )
     if args.unsafe:
         print(
@@ -166,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "files and your network.",
             file=sys.stderr,
         )
+    instructor_cli.check_grade_options(args)
     from nnlib.grader.engine import NoWorkers
 
     try:
@@ -182,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print(f"grades written to {path} in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    instructor_cli.export_after(args, path)
     return 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from nnlib.grader import variants
 from nnlib.grader.execute import Cell
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -227,7 +228,8 @@ def plan(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[Cell]
             pending = []
     cells = []
     code = [(idx, c) for idx, c in enumerate(nb.cells) if c.cell_type == "code"]
-    prelude: list[str] = []
+    # a per-student variant's parameters, as the grader derived them (never the student's)
+    prelude: list[str] = variants.prelude_of(nb)
     for k, (idx, cell) in enumerate(code):
         meta = _meta(cell)
         if is_test(cell):

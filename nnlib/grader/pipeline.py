@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nnlib.grader import engine, notebook, sandbox
+from nnlib.grader import engine, notebook, sandbox, variants
 from nnlib.grader.sandbox import Limits
 
 log = logging.getLogger("nnlib.grader")
@@ -62,6 +62,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     scheduler: str | None = None  # a running dask scheduler's address; None: an embedded one
     db_url: str | None = None  # nbgrader's gradebook URL; None: the course's (sqlite)
+    report: bool = True  # the class report (nnlib.grader.report) after grading
+    roster: str = ""  # a roster: per-student variants are graded (nnlib.grader.variants)
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -165,6 +167,7 @@ def prepare(options: Options) -> tuple[dict, dict]:
     Returns (student -> {"notebooks": {name: plan-ready notebook}, "notes": [...]}, sources).
     """
     sources = _source_notebooks(options.course, options.assignment)
+    key = variants.grading_key(options.course, options.roster, [s for s, _ in sources.values()])
     folders, cleanup = student_folders(options.submissions, options.assignment)
     cd = CourseDirs(options.course)
     students = {}
@@ -196,6 +199,7 @@ def prepare(options: Options) -> tuple[dict, dict]:
                     entry["notes"].append(f"{name}.ipynb: unreadable notebook ({exc})"[:300])
                     continue
                 entry["notes"] += fixed.notes
+                variants.for_grading(fixed.notebook, source, key, options.assignment, sid)
                 entry["notebooks"][name] = fixed.notebook
                 text = nbformat.writes(fixed.notebook)
                 atomic_write(os.path.join(dest, f"{name}.ipynb"), text)
@@ -303,7 +307,20 @@ def grade(options: Options) -> str:
     path = write_csv(options, students, state)
     if options.feedback:
         feedback(options, list(keys))
+    if options.report:
+        _report(options)
     return path
+
+
+def _report(options: Options) -> None:
+    from nnlib.grader import report
+
+    try:
+        where = report.write(options.course, options.assignment, progress=options.progress)
+    except Exception as exc:  # the grades are written: a report that fails costs nothing else
+        log.error("the class report failed: %s", exc)
+    else:
+        print(f"class report in {where}", file=sys.stderr)
 
 
 def graded_students(course: str, assignment: str) -> list[str]:

@@ -1,0 +1,168 @@
+"""The instructor's commands of ``python -m nnlib.grader`` beyond grade and feedback.
+
+``report`` (the class report), ``export`` (the LMS import file), ``similarity`` (pairs of
+alike submissions) and ``release-variants`` (one notebook per student), each with its own
+``--help``; :func:`add_grade_options` adds ``--export``/``--roster`` to ``grade``. Kept apart
+from ``__main__`` so that the grading commands stay as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+COMMANDS = ("report", "export", "similarity", "release-variants")
+
+
+def add_commands(sub) -> None:
+    """Add the instructor's sub-commands to the ``python -m nnlib.grader`` parser."""
+    r = sub.add_parser(
+        "report",
+        help="write the class report (scores, points per part, diagnoses over the class)",
+        description="Write <course>/reports/<assignment>/index.html and one PNG per figure: "
+        "the score distribution, the points per part and the diagnoses the checks produced, "
+        "counted over the class, with links to each student's feedback. `grade` writes it too.",
+    )
+    r.add_argument("assignment", help="assignment name (graded already)")
+    r.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+    r.add_argument("--out", default=None, help="folder for the report [<course>/reports/<a>]")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    e = sub.add_parser(
+        "export",
+        help="write the CSV that Canvas or Moodle imports, from a grades CSV and a roster",
+        description="Write the gradebook import file of Canvas (Student, ID, SIS User ID, SIS "
+        "Login ID, Section, <assignment>; a Points Possible row) or Moodle (First name, Last "
+        "name, ID number, Email address, <grade item>) from GRADES, mapping student ids to "
+        "LMS ids with ROSTER (a CSV with student_id and canvas_id/sis_user_id/sis_login_id/"
+        "name/section or first_name/last_name/id_number/email).",
+    )
+    e.add_argument("format", choices=["canvas", "moodle"], help="the LMS")
+    e.add_argument("grades", help="grades CSV written by `grade`")
+    e.add_argument("roster", help="roster CSV: student_id -> LMS ids")
+    e.add_argument("out", help="CSV file to write")
+    e.add_argument(
+        "--column", default=None, help='LMS grade column, e.g. "a1 (12345)" [the assignment]'
+    )
+    m = sub.add_parser(
+        "similarity",
+        help="flag pairs of submissions whose solution cells are suspiciously alike",
+        description="Compare every pair of the graded submissions (nbgrader's submitted/ "
+        "folder) on their solution cells only, with copydetect's winnowing fingerprints and "
+        "the released skeleton as boilerplate; write <course>/similarity/<assignment>/"
+        "index.html with the flagged pairs side by side. It flags for a human to read and "
+        "never changes a grade.",
+    )
+    m.add_argument("assignment", help="assignment name (graded already)")
+    m.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+    m.add_argument("--out", default=None, help="folder for the page [<course>/similarity/<a>]")
+    m.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="flag a pair when this share of either answer is in the other [%(default)s]",
+    )
+    m.add_argument("--no-progress", action="store_true", help="no progress bars")
+    v = sub.add_parser(
+        "release-variants",
+        help="write one notebook per roster student with that student's parameters",
+        description="For an assignment that declares per-student parameters (see "
+        "nnlib.grader.variants), write <out>/<student>/<notebook>.ipynb for every student_id "
+        "of ROSTER, with the values drawn from HMAC(course secret, assignment, student id), "
+        "and <out>/parameters.csv. The secret is <course>/.nnlib-secret (created here if "
+        "missing; never commit it) or $NNLIB_COURSE_SECRET. Grade with `grade --roster`.",
+    )
+    v.add_argument("assignment", help="assignment name (released already: make assignments)")
+    v.add_argument("roster", help="roster CSV with a student_id column")
+    v.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+    v.add_argument("--out", default=None, help="output folder [<course>/variants/<a>]")
+    v.add_argument("--no-progress", action="store_true", help="no progress bars")
+    for q in (r, e, m, v):
+        q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
+
+
+def add_grade_options(g) -> None:
+    """``grade``'s options for the roster and the LMS export."""
+    g.add_argument("--roster", default=None, help="roster CSV (student_id, LMS ids): for --export")
+    g.add_argument(
+        "--export",
+        choices=["canvas", "moodle"],
+        action="append",
+        default=[],
+        help="also write GRADES' LMS import file <grades>-<lms>.csv (needs --roster)",
+    )
+    g.add_argument("--lms-column", default=None, help="LMS grade column [the assignment]")
+
+
+def check_grade_options(args: argparse.Namespace) -> None:
+    """Refuse, before grading, what ``grade``'s instructor options cannot do."""
+    if args.export and not args.roster:
+        raise SystemExit("ERROR: --export needs --roster (a CSV: student ids -> LMS ids)")
+    if args.roster:
+        from nnlib.grader import lms
+
+        try:
+            lms.read_roster(args.roster)
+        except lms.RosterError as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
+
+
+def export_after(args: argparse.Namespace, grades: str) -> None:
+    """The LMS files ``grade --export`` asked for."""
+    for fmt in args.export:
+        out = f"{grades.removesuffix('.csv')}-{fmt}.csv"
+        _export(fmt, grades, args.roster, out, args.lms_column)
+
+
+def _export(fmt: str, grades: str, roster: str, out: str, column: str | None) -> None:
+    from nnlib.grader import lms
+
+    try:
+        missing = lms.export(fmt, grades, roster, out, column)
+    except lms.RosterError as exc:
+        raise SystemExit(f"ERROR: {exc}") from None
+    if missing:
+        print(f"not in the roster, left out of {out}: {', '.join(missing)}", file=sys.stderr)
+    print(f"{fmt} import file written to {out}", file=sys.stderr)
+
+
+def report_after(course: str, assignment: str, progress: bool) -> None:
+    """Write the class report, saying where (used after ``feedback``)."""
+    from nnlib.grader import report
+
+    path = report.write(course, assignment, progress=progress)
+    print(f"class report in {path}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one of :data:`COMMANDS`; return the exit status."""
+    if args.command == "report":
+        from nnlib.grader import report
+
+        path = report.write(args.course, args.assignment, args.out, not args.no_progress)
+        print(f"class report in {path}", file=sys.stderr)
+        return 0
+    if args.command == "similarity":
+        from nnlib.grader import similarity
+
+        path, pairs = similarity.write(
+            args.course, args.assignment, args.out, args.threshold, not args.no_progress
+        )
+        flagged = sum(1 for p in pairs if p.similarity >= args.threshold)
+        print(f"{flagged} flagged pairs in {path}", file=sys.stderr)
+        return 0
+    if args.command == "release-variants":
+        from nnlib.grader import variants
+
+        try:
+            out, drawn = variants.release(
+                args.course, args.assignment, args.roster, args.out, not args.no_progress
+            )
+        except ValueError as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
+        print(f"{len(drawn)} notebooks in {out} (parameters.csv lists the values)", file=sys.stderr)
+        return 0
+    if args.command == "export":
+        _export(args.format, args.grades, args.roster, args.out, args.column)
+        return 0
+    raise SystemExit(f"unknown command {args.command!r}")
