@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         where = os.path.join(os.path.abspath(args.course), "feedback")
         print(f"feedback for {len(done)} students in {where}", file=sys.stderr)
         if done:  # the class report links to the feedback: write it again
-            instructor_cli.report_after(args.course, args.assignment, not args.no_progress)
+            instructor_cli.report_after(
+                args.course, args.assignment, not args.no_progress, args.db_url
+            )
         return 0
     limits = Limits(
         memory_mb=args.memory,

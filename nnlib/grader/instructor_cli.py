@@ -26,6 +26,9 @@ def add_commands(sub) -> None:
     r.add_argument("assignment", help="assignment name (graded already)")
     r.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
     r.add_argument("--out", default=None, help="folder for the report [<course>/reports/<a>]")
+    r.add_argument(
+        "--db-url", default=None, help="nbgrader's gradebook URL [the course's gradebook.db]"
+    )
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     e = sub.add_parser(
@@ -126,11 +129,11 @@ def _export(fmt: str, grades: str, roster: str, out: str, column: str | None) ->
     print(f"{fmt} import file written to {out}", file=sys.stderr)
 
 
-def report_after(course: str, assignment: str, progress: bool) -> None:
+def report_after(course: str, assignment: str, progress: bool, db_url: str | None = None) -> None:
     """Write the class report, saying where (used after ``feedback``)."""
     from nnlib.grader import report
 
-    path = report.write(course, assignment, progress=progress)
+    path = report.write(course, assignment, progress=progress, db_url=db_url)
     print(f"class report in {path}", file=sys.stderr)
 
 
@@ -139,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "report":
         from nnlib.grader import report
 
-        path = report.write(args.course, args.assignment, args.out, not args.no_progress)
+        path = report.write(
+            args.course, args.assignment, args.out, not args.no_progress, args.db_url
+        )
         print(f"class report in {path}", file=sys.stderr)
         return 0
     if args.command == "similarity":

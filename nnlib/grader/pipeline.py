@@ -316,8 +316,10 @@ def _report(options: Options) -> None:
     from nnlib.grader import report
 
     try:
-        where = report.write(options.course, options.assignment, progress=options.progress)
-    except Exception as exc:  # the grades are written: a report that fails costs nothing else
+        where = report.write(
+            options.course, options.assignment, progress=options.progress, db_url=options.db_url
+        )
+    except (Exception, SystemExit) as exc:  # the grades are written: a failed report costs nothing
         log.error("the class report failed: %s", exc)
     else:
         print(f"class report in {where}", file=sys.stderr)

@@ -103,15 +103,18 @@ def _failed_tests(nb: nbformat.NotebookNode) -> dict[str, str]:
     return out
 
 
-def collect(course: str, assignment: str, progress: bool = True) -> ClassReport:
-    """Read the gradebook, the autograded notebooks and the grader's results of the class."""
+def collect(
+    course: str, assignment: str, progress: bool = True, db_url: str | None = None
+) -> ClassReport:
+    """Read the gradebook (``db_url``, else the course's), the autograded notebooks and the
+    grader's results of the class."""
     from nbgrader.api import Gradebook, MissingEntry
     from tqdm import tqdm
 
     from nnlib.grader.nbgrader_steps import coursedir
 
     course = os.path.abspath(course)
-    cd = coursedir(course)
+    cd = coursedir(course, db_url)
     state = os.path.join(course, ".nnlib-grader", assignment)
     students: list[Student] = []
     with Gradebook(cd.db_url, cd.course_id) as gb:
@@ -293,11 +296,17 @@ td.count {{ text-align: right; font-weight: bold; }}
 """
 
 
-def write(course: str, assignment: str, out: str | None = None, progress: bool = True) -> str:
+def write(
+    course: str,
+    assignment: str,
+    out: str | None = None,
+    progress: bool = True,
+    db_url: str | None = None,
+) -> str:
     """Write the class report of ``assignment``; return the path of its HTML page."""
     from nnlib.grader.pipeline import atomic_write
 
-    report = collect(course, assignment, progress)
+    report = collect(course, assignment, progress, db_url)
     out = os.path.abspath(out or os.path.join(course, "reports", assignment))
     os.makedirs(out, exist_ok=True)
     figures = _figures(report, out)
