@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,grading,dev
 
-.PHONY: help install test book lint format bench assignments lab grade feedback clean-book clean
+.PHONY: help install test book pdf lint format bench assignments lab grade feedback clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -31,6 +31,12 @@ NNLIB_SOURCES := $(shell find nnlib -name '*.py' 2>/dev/null)
 BOOK_CACHE_STAMP := _build/.nnlib-sources
 book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+
+# The same chapters through Sphinx's LaTeX builder and XeLaTeX (Debian: texlive-xetex, latexmk,
+# fonts-freefont-otf; .ci/run installs them). It reuses the HTML build's execution cache, and
+# each interactive figure is printed as its default frame.
+pdf: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the book as a PDF: _build/latex/book.pdf (needs TeX)
+	$(BIN)/jupyter-book build . --builder pdflatex -n --keep-going
 
 $(BOOK_CACHE_STAMP): $(NNLIB_SOURCES)
 	rm -rf _build/.jupyter_cache

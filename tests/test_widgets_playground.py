@@ -321,9 +321,13 @@ def test_static_frames_draw_each_hidden_unit_and_weight(small_figure) -> None:
 
 def test_playground_shows_the_presets_in_static_mode(monkeypatch) -> None:
     monkeypatch.setenv("NNLIB_WIDGETS_MODE", "static")
-    bundle = playground(presets={"xor": SMALL_PRESETS["xor"]})._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "text/html"}
+    lab = playground(presets={"xor": SMALL_PRESETS["xor"]})
+    bundle, metadata = lab._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", "image/png"}
     assert 'data-nnlib-control="run"' in bundle["text/html"]
+    # The PDF's picture: the default frame (first run, epoch 0), at its CSS size.
+    assert bundle["image/png"] == lab.figure.default_png()
+    assert metadata["image/png"]["width"] == lab.figure.css_size()[0]
 
 
 # --- the live face --------------------------------------------------------------------------------
