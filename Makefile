@@ -38,8 +38,10 @@ book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fai
 pdf: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the book as a PDF: _build/latex/book.pdf (needs TeX)
 	$(BIN)/jupyter-book build . --builder pdflatex -n --keep-going
 
+# Sphinx re-reads (and so runs) only the chapters whose source changed: its saved environment
+# (.doctrees) goes with the cache, or the unchanged chapters would keep their old outputs.
 $(BOOK_CACHE_STAMP): $(NNLIB_SOURCES)
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 
 lint: $(STAMP)  ## ruff lint and format check
