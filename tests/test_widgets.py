@@ -370,3 +370,25 @@ def test_and_is_the_default_neuron() -> None:
     assert (
         ThresholdNeuron(w, fig.defaults["b"])(truth_table(AND, 2)[0]) == AND(truth_table(AND, 2)[0])
     ).all()
+
+
+def test_unevenly_spaced_values_are_written_under_their_slider() -> None:
+    def figure(*controls):
+        return InteractiveFigure(None, lambda f, **v: None, list(controls), figsize=(1, 1))
+
+    even = figure(slider("k", np.linspace(-1, 1, 5))).to_html()
+    assert 'class="nnlib-ticks"' not in even
+    epochs = (0, 1, 2, 5, 10, 50, 100)
+    text = figure(player("epoch", epochs)).to_html()
+    marks = re.findall(r'<span style="left:calc\([^"]*\)">([^<]*)</span>', text)
+    assert marks == [str(e) for e in epochs]
+    # A long grid gets a few marks, the ends included, placed where the thumb stands for them.
+    grid = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 300, 500)
+    text = figure(player("epoch", grid)).to_html()
+    marks = re.findall(r'left:calc\(8px \+ \(100% - 16px\) \* ([0-9.]+)\)">([^<]*)<', text)
+    assert 3 <= len(marks) <= 7 and marks[0] == ("0.0000", "0") and marks[-1] == ("1.0000", "500")
+    for fraction, label in marks:
+        assert np.isclose(float(fraction), grid.index(int(label)) / (len(grid) - 1), atol=1e-4)
+    # Menus and text values get none.
+    assert 'class="nnlib-ticks"' not in figure(dropdown("d", [1, 5, 6])).to_html()
+    assert 'class="nnlib-ticks"' not in figure(slider("s", ["a", "b", "c"])).to_html()

@@ -390,3 +390,19 @@ def test_live_presets_play_step_and_reset(app) -> None:
     assert app.session.epoch == 0
     app.controls["lr"].value = 1.0
     assert app.presets.value is None  # no longer the preset
+
+
+def test_colour_keys_follow_the_number_of_classes(small_figure) -> None:
+    """The output's key: p(class 1) bands for two classes, one colour per class for more."""
+    board = small_figure.state["board"]
+    small_figure.render(run="xor", epoch=30)
+    labels = [t.get_text() for t in board.key_labels if t.get_text()]
+    assert labels == ["0", "0.5", "1"] and "p(class 1)" in board.key_title.get_text()
+    assert board.key_image.get_array().shape == (1, 10, 3)  # the output map's ten bands
+    small_figure.render(run="three blobs", epoch=30)
+    labels = [t.get_text() for t in board.key_labels if t.get_text()]
+    assert labels == ["class 0", "class 1", "class 2"]
+    key = np.asarray(board.key_image.get_array())
+    assert key.shape == (1, 3, 3) and len({tuple(c) for c in key[0]}) == 3
+    # The key's artists are redrawn with each frame (animated), so switching runs updates them.
+    assert board.key_image.get_animated() and board.key_title.get_animated()

@@ -331,7 +331,7 @@ class StaticFrames:
         return self.htmls[self.frame_html[self.frame_index(indices)]]
 
 
-def _tick_labels(control: Control, most: int = 6) -> list[int]:
+def _tick_labels(control: Control, most: int = 7) -> list[int]:
     """Indices of the values to write under a slider: some, if its numbers are unevenly spaced.
 
     A slider moves by index, so evenly spaced values need no marks (the ends and the read-out
