@@ -480,8 +480,10 @@ _OVERFLOW_JS = """
   const boxed = el => {
     for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
       const ox = getComputedStyle(p).overflowX;
-      if (["auto", "scroll", "hidden", "clip"].includes(ox)) {
-        return inside(p.getBoundingClientRect());
+      // Clipped by a box that is itself on the screen (an inner one may be wider: inline
+      // math's own span is clipped by the table's scroll box around it).
+      if (["auto", "scroll", "hidden", "clip"].includes(ox) && inside(p.getBoundingClientRect())) {
+        return true;
       }
     }
     return false;
@@ -571,11 +573,13 @@ def test_pdf_has_every_chapter_typeset_math_and_every_figure(
     text = subprocess.run(
         ["pdftotext", "-layout", book_pdf, "-"], capture_output=True, text=True, check=True
     ).stdout
+    # Every chapter is in it: its title (without the section number) is in the text.
     for page in _pages(built_book):
-        title = re.search(r"<h1>(.*?)<a", page.read_text(), flags=re.S)
-        if title and page.stem != "bibliography":
-            heading = re.sub(r"<[^>]+>", "", title.group(1)).strip()
-            assert " ".join(heading.split()[:3]) in " ".join(text.split()), heading
+        title = re.search(r"<h1>(.*?)</h1>", page.read_text(), flags=re.S)
+        if title and page.stem not in ("bibliography", "intro"):
+            heading = re.sub(r"<span class=\"section-number\">.*?</span>|<[^>]+>|#", "",
+                             title.group(1))  # fmt: skip
+            assert " ".join(heading.split()) in " ".join(text.split()), heading
     # Math is typeset: its symbols are in the text (partial signs, minus signs), and no TeX
     # source is. Code listings hold "$" and backslashes only inside string literals (matplotlib
     # labels), or on a wrapped listing line (which starts with Sphinx's ",→" mark): any other
