@@ -605,13 +605,13 @@ def test_pdf_has_every_chapter_typeset_math_and_every_figure(
     ).stdout
     n_images = sum(1 for ln in listing.splitlines()[2:] if ln.split()[2:3] == ["image"])
     assert n_images >= n_figures, f"{n_images} images in the PDF for {n_figures} figures"
-    # Every page renders; the figures' colours are on the pages (text is black on white).
+    # Every page renders to a picture, and the figures are real pictures: each embedded image,
+    # extracted, is large and not blank.
     subprocess.run(["pdftoppm", "-r", "12", "-png", book_pdf, tmp_path / "p"], check=True)
-    pngs = sorted(tmp_path.glob("p*.png"))
-    assert len(pngs) == n_pages
-    coloured = 0
-    for png in pngs:
-        rgb = np.asarray(Image.open(png).convert("RGB"), dtype=int)
-        saturation = rgb.max(axis=-1) - rgb.min(axis=-1)
-        coloured += (saturation > 80).mean() > 0.01
-    assert coloured >= n_figures // 3, f"only {coloured} pages show colour"
+    assert len(list(tmp_path.glob("p*.png"))) == n_pages
+    subprocess.run(["pdfimages", "-png", book_pdf, tmp_path / "img"], check=True)
+    pictures = 0
+    for png in tmp_path.glob("img*.png"):
+        image = np.asarray(Image.open(png).convert("L"), dtype=float)
+        pictures += image.shape[1] >= 300 and image.std() > 10
+    assert pictures >= n_figures, f"{pictures} non-blank pictures for {n_figures} figures"
