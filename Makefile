@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,grading,dev
 
-.PHONY: help install test book lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
+.PHONY: help install test book pdf lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -32,8 +32,16 @@ BOOK_CACHE_STAMP := _build/.nnlib-sources
 book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
+# The same chapters through Sphinx's LaTeX builder and XeLaTeX (Debian: texlive-xetex, latexmk,
+# fonts-freefont-otf; .ci/run installs them). It reuses the HTML build's execution cache, and
+# each interactive figure is printed as its default frame.
+pdf: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the book as a PDF: _build/latex/book.pdf (needs TeX)
+	$(BIN)/jupyter-book build . --builder pdflatex -n --keep-going
+
+# Sphinx re-reads (and so runs) only the chapters whose source changed: its saved environment
+# (.doctrees) goes with the cache, or the unchanged chapters would keep their old outputs.
 $(BOOK_CACHE_STAMP): $(NNLIB_SOURCES)
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 
 lint: $(STAMP)  ## ruff lint and format check

@@ -26,6 +26,7 @@ from nnlib.widgets import (
     slider,
     widgets_mode,
 )
+from nnlib.widgets.core import png_size
 from nnlib.widgets.part1 import default_perceptron_datasets, default_regression_data
 
 
@@ -165,10 +166,17 @@ def test_static_html_has_controls_frames_and_a_controller() -> None:
     first = re.search(r'<img class="nnlib-frame" src="data:image/png;base64,([^"]+)"', text)
     default_k = fig.frames().frame_index([2, 0])
     assert first.group(1) == data["images"][data["frame_image"][default_k]]
-    # Static frames are palette PNGs of the static resolution.
+    # Static frames are palette PNGs at twice the static resolution, shown at the static one.
     image = Image.open(io.BytesIO(base64.b64decode(first.group(1))))
     assert image.mode == "P"
-    assert image.size == (int(6.4 * fig.static_dpi), int(3.6 * fig.static_dpi))
+    assert fig.pixel_ratio == 2
+    assert image.size == (int(2 * 6.4 * fig.static_dpi), int(2 * 3.6 * fig.static_dpi))
+    css = fig.css_size()
+    for inches, pixels, shown in zip((6.4, 3.6), image.size, css, strict=True):
+        assert abs(shown - inches * fig.static_dpi) <= 1 and abs(2 * shown - pixels) <= 1
+    tag = re.search(r'<img class="nnlib-frame"[^>]*>', text).group(0)
+    assert f'width="{css[0]}" height="{css[1]}"' in tag
+    assert f"min-width:{round(0.75 * css[0])}px" in tag
 
 
 def test_static_html_cannot_be_closed_by_a_fragment() -> None:
@@ -206,14 +214,40 @@ def test_widgets_mode_rejects_unknown_values(monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("mode", "keys"),
     [
-        ("static", {"text/plain", "text/html"}),
+        ("static", {"text/plain", "text/html", "image/png"}),
         ("live", {"text/plain", "application/vnd.jupyter.widget-view+json"}),
-        ("both", {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}),
+        (
+            "both",
+            {"text/plain", "text/html", "image/png", "application/vnd.jupyter.widget-view+json"},
+        ),
     ],
 )
 def test_mimebundle_matches_the_mode(monkeypatch, mode, keys) -> None:
     monkeypatch.setenv("NNLIB_WIDGETS_MODE", mode)
-    assert set(_line_figure()._repr_mimebundle_()) == keys
+    data, metadata = _line_figure()._repr_mimebundle_()
+    assert set(data) == keys
+    assert set(metadata) == ({"image/png"} if "image/png" in keys else set())
+
+
+def test_static_bundle_prints_the_default_frame_at_its_css_size(monkeypatch) -> None:
+    """The PDF builder picks image/png: it is the defaults' frame, sized in CSS pixels."""
+    monkeypatch.setenv("NNLIB_WIDGETS_MODE", "static")
+    fig = _line_figure()
+    data, metadata = fig._repr_mimebundle_()
+    frames = fig.frames()
+    default = frames.image([c.default for c in fig.controls])
+    assert data["image/png"] == default
+    # Another frame differs: the bundle does not just carry the first image.
+    assert frames.image([0, 0]) != default
+    width, height = Image.open(io.BytesIO(default)).size
+    assert metadata["image/png"] == {"width": width // 2, "height": height // 2}
+
+
+def test_png_size_reads_the_header_and_rejects_other_bytes() -> None:
+    png = _line_figure().png()
+    assert png_size(png) == Image.open(io.BytesIO(png)).size
+    with pytest.raises(ValueError, match="expected PNG bytes"):
+        png_size(b"GIF89a" + bytes(30))
 
 
 # --- live face ----------------------------------------------------------------------------------
@@ -321,7 +355,7 @@ def test_logistic_figure_reports_the_loss_of_its_weights() -> None:
 def test_book_figures_stay_small(build) -> None:
     fig = build()
     frames = fig.frames()
-    assert len(fig.to_html()) < 1_500_000, "a figure should leave room for the rest of its page"
+    assert len(fig.to_html()) < 2_500_000, "a figure should leave room for the rest of its page"
     assert frames.n_frames <= 200
     # Every control changes the picture somewhere (no dead sliders).
     for axis in range(len(frames.shape)):
@@ -336,3 +370,25 @@ def test_and_is_the_default_neuron() -> None:
     assert (
         ThresholdNeuron(w, fig.defaults["b"])(truth_table(AND, 2)[0]) == AND(truth_table(AND, 2)[0])
     ).all()
+
+
+def test_unevenly_spaced_values_are_written_under_their_slider() -> None:
+    def figure(*controls):
+        return InteractiveFigure(None, lambda f, **v: None, list(controls), figsize=(1, 1))
+
+    even = figure(slider("k", np.linspace(-1, 1, 5))).to_html()
+    assert 'class="nnlib-ticks"' not in even
+    epochs = (0, 1, 2, 5, 10, 50, 100)
+    text = figure(player("epoch", epochs)).to_html()
+    marks = re.findall(r'<span style="left:calc\([^"]*\)">([^<]*)</span>', text)
+    assert marks == [str(e) for e in epochs]
+    # A long grid gets a few marks, the ends included, placed where the thumb stands for them.
+    grid = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 300, 500)
+    text = figure(player("epoch", grid)).to_html()
+    marks = re.findall(r'left:calc\(8px \+ \(100% - 16px\) \* ([0-9.]+)\)">([^<]*)<', text)
+    assert 3 <= len(marks) <= 7 and marks[0] == ("0.0000", "0") and marks[-1] == ("1.0000", "500")
+    for fraction, label in marks:
+        assert np.isclose(float(fraction), grid.index(int(label)) / (len(grid) - 1), atol=1e-4)
+    # Menus and text values get none.
+    assert 'class="nnlib-ticks"' not in figure(dropdown("d", [1, 5, 6])).to_html()
+    assert 'class="nnlib-ticks"' not in figure(slider("s", ["a", "b", "c"])).to_html()

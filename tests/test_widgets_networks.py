@@ -225,7 +225,7 @@ def test_live_face_moves_the_softmax_figure() -> None:
 @pytest.mark.parametrize("build", [softmax_figure, universal_approximation_figure])
 def test_book_figures_stay_small(build) -> None:
     fig = build()
-    assert len(fig.to_html()) < 1_500_000
+    assert len(fig.to_html()) < 2_500_000
     assert fig.frames().n_frames <= 250
 
 

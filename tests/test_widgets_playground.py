@@ -321,9 +321,13 @@ def test_static_frames_draw_each_hidden_unit_and_weight(small_figure) -> None:
 
 def test_playground_shows_the_presets_in_static_mode(monkeypatch) -> None:
     monkeypatch.setenv("NNLIB_WIDGETS_MODE", "static")
-    bundle = playground(presets={"xor": SMALL_PRESETS["xor"]})._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "text/html"}
+    lab = playground(presets={"xor": SMALL_PRESETS["xor"]})
+    bundle, metadata = lab._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", "image/png"}
     assert 'data-nnlib-control="run"' in bundle["text/html"]
+    # The PDF's picture: the default frame (first run, epoch 0), at its CSS size.
+    assert bundle["image/png"] == lab.figure.default_png()
+    assert metadata["image/png"]["width"] == lab.figure.css_size()[0]
 
 
 # --- the live face --------------------------------------------------------------------------------
@@ -386,3 +390,19 @@ def test_live_presets_play_step_and_reset(app) -> None:
     assert app.session.epoch == 0
     app.controls["lr"].value = 1.0
     assert app.presets.value is None  # no longer the preset
+
+
+def test_colour_keys_follow_the_number_of_classes(small_figure) -> None:
+    """The output's key: p(class 1) bands for two classes, one colour per class for more."""
+    board = small_figure.state["board"]
+    small_figure.render(run="xor", epoch=30)
+    labels = [t.get_text() for t in board.key_labels if t.get_text()]
+    assert labels == ["0", "0.5", "1"] and "p(class 1)" in board.key_title.get_text()
+    assert board.key_image.get_array().shape == (1, 10, 3)  # the output map's ten bands
+    small_figure.render(run="three blobs", epoch=30)
+    labels = [t.get_text() for t in board.key_labels if t.get_text()]
+    assert labels == ["class 0", "class 1", "class 2"]
+    key = np.asarray(board.key_image.get_array())
+    assert key.shape == (1, 3, 3) and len({tuple(c) for c in key[0]}) == 3
+    # The key's artists are redrawn with each frame (animated), so switching runs updates them.
+    assert board.key_image.get_animated() and board.key_title.get_animated()

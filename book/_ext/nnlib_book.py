@@ -1,6 +1,6 @@
 """Sphinx extension for this book: offline MathJax, static widgets, and a fix for Thebe's script.
 
-Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It does four things:
+Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It does five things:
 
 1. Sets ``NNLIB_WIDGETS_MODE=static`` in the environment before any notebook runs. The kernels
    that execute the chapters inherit it, so :mod:`nnlib.widgets` emits the precomputed,
@@ -22,6 +22,10 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
 4. Points the Colab launch button at the executed ``.ipynb`` that the build publishes under
    ``_sources/`` on the branch that serves the site (``nnlib_colab_branch``): Colab cannot open the
    MyST-Markdown sources that the theme would otherwise link to.
+5. Draws the chapters' matplotlib figures at twice their pixel density. The kernels read an
+   IPython profile (``IPYTHONDIR``, under ``_build/``) that sets the inline backend's format to
+   ``retina``: a PNG at 2x with its CSS size in the output's metadata, which myst-nb writes as
+   the image's width and height (sharp on phones and high-density screens, same layout).
 """
 
 from __future__ import annotations
@@ -105,9 +109,27 @@ def colab_from_published_notebooks(
                 button["url"] = f"{colab}/github/{org_repo}/blob/{branch}/_sources/{pagename}.ipynb"
 
 
+_KERNEL_CONFIG = """\
+# Written by book/_ext/nnlib_book.py for the kernels that execute the book's chapters.
+c.InlineBackend.figure_formats = {"retina"}
+c.HistoryManager.enabled = False
+"""
+
+
+def kernel_profile(build_dir: Path) -> Path:
+    """Write the kernels' IPython profile under ``build_dir``; return the IPython directory."""
+    ipython_dir = build_dir / ".ipython"
+    config = ipython_dir / "profile_default" / "ipython_kernel_config.py"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    if not config.is_file() or config.read_text() != _KERNEL_CONFIG:
+        config.write_text(_KERNEL_CONFIG)
+    return ipython_dir
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # Set at import time of the extension, i.e. before jupyter-cache starts any kernel.
     os.environ.setdefault("NNLIB_WIDGETS_MODE", "static")
+    os.environ["IPYTHONDIR"] = str(kernel_profile(Path(app.outdir).parent))
     # The chapters train small networks: BLAS threads only add overhead there (4-20x slower on a
     # busy 2-core machine). The kernels inherit this environment.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -31,6 +31,11 @@ _ORANGES = ["#fde3c8", "#fcc690", "#f9a65a", "#ef8430", "#d9620b"]
 # Grey ("bad", i.e. NaN) marks a unit whose output is 0 everywhere, such as a dead ReLU.
 _BANDS = ListedColormap(_BLUES + _ORANGES).with_extremes(bad="#eeeeee")
 _BAND_NORM = BoundaryNorm(np.linspace(0.0, 1.0, 11), 10)
+# Where the parts of the picture go (figure fractions): the maps, the output, the loss.
+_MAPS_X, _MAPS_Y = (0.065, 0.5), (0.14, 0.88)
+_OUT_BOX = (0.545, 0.19, 0.27, 0.64)
+FIGSIZE = (10.0, 4.8)
+"""Size in inches of the playground's picture (both faces)."""
 # The output map is paler, so that the points on it stay visible.
 _PALE_BANDS = ListedColormap(0.4 + 0.6 * np.array([to_rgb(c) for c in _BLUES + _ORANGES]))
 
@@ -98,16 +103,16 @@ class Board:
                 column.append((ax, image))
                 self.animated.append(image)
             self.slots.append(column)
-        self.headers = [fig.text(0, 0.93, "", ha="center", fontsize=9) for _ in range(max_cols)]
+        self.headers = [fig.text(0, 0.93, "", ha="center", fontsize=10) for _ in range(max_cols)]
         self.labels = [
-            fig.text(0, 0, "", ha="right", va="center", fontsize=8) for _ in range(max_rows)
+            fig.text(0, 0, "", ha="right", va="center", fontsize=9.5) for _ in range(max_rows)
         ]
         # Without antialiasing the lines are a little jagged, but the PNGs shrink by a third.
         self.edges = LineCollection([], transform=fig.transFigure, antialiased=False, zorder=1)
         fig.add_artist(self.edges)
         self.animated += [*self.headers, *self.labels, self.edges]
 
-        ax = self.ax_out = fig.add_axes((0.545, 0.12, 0.27, 0.675))
+        ax = self.ax_out = fig.add_axes(_OUT_BOX)
         self.out_image = ax.imshow(
             np.ones((2, 2, 3)), extent=(-BOX, BOX, -BOX, BOX), origin="lower",
             interpolation="nearest",
@@ -115,11 +120,12 @@ class Board:
         self.train_dots = ax.scatter([], [], s=13, linewidths=0.5, edgecolors="k", zorder=3)
         self.test_dots = ax.scatter([], [], s=13, linewidths=1.0, facecolors="white", zorder=3)
         ax.set(xlim=(-BOX, BOX), ylim=(-BOX, BOX), xticks=[-5, 0, 5], yticks=[-5, 0, 5])
-        ax.tick_params(labelsize=8, length=2, labelleft=False)
-        self.out_title = ax.set_title("", fontsize=9.5)
+        ax.tick_params(labelsize=9, length=2, labelleft=False)
+        self.out_title = ax.set_title("", fontsize=10.5)
         self.animated += [self.out_image, self.train_dots, self.test_dots, self.out_title]
+        self._legends(fig)
 
-        ax = self.ax_loss = fig.add_axes((0.87, 0.2, 0.11, 0.595))
+        ax = self.ax_loss = fig.add_axes((0.875, 0.24, 0.11, 0.6))
         (self.train_line,) = ax.plot([], [], color="0.15", lw=1.4, label="train")
         (self.test_line,) = ax.plot([], [], color="#9467bd", lw=1.4, ls="--", label="test")
         if log_epochs:
@@ -127,26 +133,66 @@ class Board:
             ax.set_xticks([0, 1, 10, 100])
         ax.set_xlim(0, max_epoch)
         ax.set_ylim(0, 1)
-        ax.tick_params(labelsize=8, length=2)
-        ax.set_xlabel("epoch", fontsize=8.5, labelpad=1)
-        ax.set_title("loss", fontsize=9.5)
-        ax.legend(fontsize=8, loc="upper right", frameon=False, handlelength=1.6)
+        ax.tick_params(labelsize=9, length=2)
+        ax.set_xlabel("epoch", fontsize=9.5, labelpad=1)
+        ax.set_title("loss", fontsize=10.5)
+        ax.legend(fontsize=9, loc="upper right", frameon=False, handlelength=1.6)
         ax.grid(alpha=0.3)
         self.animated += [self.train_line, self.test_line]
         for artist in self.animated:
             artist.set_animated(True)
         self._key: Any = None
 
+    def _legends(self, fig: Figure) -> None:
+        """Colour keys under the maps (a unit's value) and under the output (the classes)."""
+        x0, x1 = _MAPS_X
+        width = min(0.3, x1 - x0)
+        left = x0 + (x1 - x0 - width) / 2
+        ax = fig.add_axes((left, 0.045, width, 0.035))
+        ax.imshow(np.linspace(0.05, 0.95, 10)[None, :], cmap=_BANDS, norm=_BAND_NORM,
+                  aspect="auto", extent=(0, 10, 0, 1))  # fmt: skip
+        ax.set(xticks=[0, 5, 10], xticklabels=["-max", "0", "+max"], yticks=[])
+        ax.tick_params(labelsize=8.5, length=2, pad=1)
+        ax.set_title("unit output (grey: zero everywhere)", fontsize=8.5, pad=2)
+        # The output's key depends on the number of classes: an animated image and labels.
+        box = _OUT_BOX
+        ax = self.ax_key = fig.add_axes((box[0], 0.045, box[2], 0.035))
+        ax.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[])
+        self.key_image = ax.imshow(np.ones((1, 2, 3)), extent=(0, 1, 0, 1), aspect="auto")
+        self.key_labels = [
+            ax.text(0, -0.25, "", ha="center", va="top", fontsize=8.5, transform=ax.transAxes)
+            for _ in range(max(3, len(CLASS_COLORS)))
+        ]
+        self.key_title = ax.set_title("", fontsize=8.5, pad=2)
+        self.animated += [self.key_image, *self.key_labels, self.key_title]
+
+    def _set_key(self, n_classes: int) -> None:
+        """The output's colour key: bands of p(class 1), or one colour per class."""
+        if n_classes == 2:
+            strip = _PALE_BANDS(np.arange(10))[None, :, :3]
+            marks = [(0.0, "0"), (0.5, "0.5"), (1.0, "1")]
+            title = "p(class 1): blue class 0, orange class 1"
+        else:
+            strip = 1.0 - 0.5 * (1.0 - _CLASS_RGB[None, :n_classes])
+            marks = [((k + 0.5) / n_classes, f"class {k}") for k in range(n_classes)]
+            title = "winning class (paler: less sure)"
+        self.key_image.set_data(strip)
+        for i, text in enumerate(self.key_labels):
+            x, label = marks[i] if i < len(marks) else (0.0, "")
+            text.set_x(x)
+            text.set_text(label)
+        self.key_title.set_text(title)
+
     # -- layout of the maps ------------------------------------------------------------------
     def _layout(self, n_features: int, layers: tuple[int, ...]) -> list[list[tuple]]:
         """Rectangles (figure fractions) of the maps: one list per column, inputs first."""
         width, height = self.fig.get_size_inches()
         counts = [n_features, *layers]
-        x0, x1, y0, y1 = 0.065, 0.5, 0.05, 0.87
+        (x0, x1), (y0, y1) = _MAPS_X, _MAPS_Y
         pitch_x = (x1 - x0) / len(counts)
         pitch_y = (y1 - y0) / max(counts)
-        side = min(0.52 * pitch_x * width, 0.86 * pitch_y * height, 0.95)  # inches
-        step_y = min(pitch_y, 1.22 * side / height)
+        side = min(0.6 * pitch_x * width, 0.9 * pitch_y * height, 1.1)  # inches
+        step_y = min(pitch_y, 1.18 * side / height)
         w, h = side / width, side / height
         rects = []
         for j, k in enumerate(counts):
@@ -188,6 +234,7 @@ class Board:
         self.test_dots.set_edgecolors(_CLASS_RGB[snap.labels_test])
         for i, values in enumerate(snap.features):
             self.slots[0][i][1].set_data(_unit_image(values))
+        self._set_key(cfg.classes)
 
     def _edges(self, weights: list[np.ndarray]) -> None:
         """One line per weight between map columns (and into the output plot), width |w|."""

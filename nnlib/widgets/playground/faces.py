@@ -41,14 +41,19 @@ class _Playground:
     def __repr__(self) -> str:
         return "playground()"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         mode = widgets_mode()
         bundle: dict[str, Any] = {"text/plain": repr(self)}
+        metadata: dict[str, Any] = {}
         if mode in ("live", "both"):
             bundle.update(self.app.widget._repr_mimebundle_())
         if mode in ("static", "both"):
-            bundle["text/html"] = self.figure.to_html()
-        return bundle
+            # The HTML block, and its default frame as image/png for the PDF.
+            data, metadata = self.figure.static_bundle()
+            bundle.update(data)
+        return bundle, metadata
 
 
 def playground(

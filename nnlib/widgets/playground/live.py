@@ -34,7 +34,7 @@ from nnlib.widgets.playground.config import (
     as_config,
     format_number,
 )
-from nnlib.widgets.playground.drawing import Board, side_html
+from nnlib.widgets.playground.drawing import FIGSIZE, Board, side_html
 from nnlib.widgets.playground.session import Playground, Snapshot
 
 
@@ -42,7 +42,7 @@ class _LiveCanvas:
     """A Figure with a :class:`~nnlib.widgets.playground.drawing.Board`, drawn with blitting and
     encoded as PNG for the app."""
 
-    def __init__(self, figsize: tuple[float, float] = (10.0, 4.0), dpi: float = 90) -> None:
+    def __init__(self, figsize: tuple[float, float] = FIGSIZE, dpi: float = 90) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.figure = Figure(figsize=figsize, dpi=dpi)
