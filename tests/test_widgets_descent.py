@@ -112,7 +112,9 @@ def test_contour_figure_default_is_fast_live_and_small_static() -> None:
     fig = loss_contour_figure()
     assert _median_live_update_ms(fig) < 150
     frames = fig.frames()
-    assert frames.nbytes < 1_000_000, f"{frames.nbytes} bytes of frames"
+    # 45 frames at twice the pixel density (about 1.0 MB measured): well inside the 2.5 MB a
+    # figure may take of its page (tests/test_widgets.py), with room for the chapter's others.
+    assert frames.nbytes < 1_300_000, f"{frames.nbytes} bytes of frames"
 
 
 # --- chapter 9 ----------------------------------------------------------------------------------
