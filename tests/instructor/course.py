@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import nbformat
+from hostile.course import venv_env
 
 ASSIGNMENT = "pv"
 NOTEBOOK = "pv"
@@ -109,12 +110,6 @@ def source_notebook(variants: bool = True) -> nbformat.NotebookNode:
             cell.metadata["nbgrader"].setdefault("task", False)
     nb.cells = cells
     return nb
-
-
-def venv_env() -> dict[str, str]:
-    """The environment with the venv's bin first on PATH (nbgrader runs `alembic`)."""
-    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
-    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
 
 
 def make_course(root: str, variants: bool = True) -> str:
