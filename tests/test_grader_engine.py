@@ -17,10 +17,10 @@ from nnlib.grader.sandbox import Limits
 
 @pytest.fixture(autouse=True)
 def no_judge_left():
-    """The judges run_job keeps in this process end with each test (their user id is reused)."""
+    """The sandboxes run_job keeps in this process end with each test (their user id is reused)."""
     yield
-    engine._close_judges()
-    engine._JUDGES.clear()
+    engine._close_kept()
+    engine._KEPT.clear()
 
 
 HOLD = """
@@ -107,7 +107,7 @@ def test_the_slots_judge_is_kept_and_left_clean_for_the_next_submission(tmp_path
     limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
     first = engine.run_job(engine.Job("a", {"nb": [Cell(0, "test", LEAVE, grade_id="t")]}, limits))
     assert first["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], first
-    judge = engine._JUDGES[0].process
+    judge = engine._KEPT[0].judge
     second = engine.run_job(engine.Job("b", {"nb": [Cell(0, "test", CHECK, grade_id="t")]}, limits))
-    assert engine._JUDGES[0].process is judge  # the same judge, not a new sandbox
+    assert engine._KEPT[0].judge is judge  # the same judge, not a new sandbox
     assert second["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], second

@@ -16,8 +16,10 @@ course folder.
 Each running task takes a *slot* on its machine (:func:`slot`), a number held with a file lock,
 so every sandbox that runs at the same time on one machine has its own unprivileged user id
 (``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
-process keeps one judge sandbox per slot from one task to the next (it never runs student code
-and is reset before each submission); each submission's student worker is a new sandbox.
+process keeps two sandboxes per slot from one task to the next, neither of which ever runs
+student code: the judge (reset before each submission) and the zygote, which forks each
+submission's student worker with numpy and nnlib loaded, in namespaces of its own
+(:mod:`nnlib.grader.zygote`).
 """
 
 from __future__ import annotations
@@ -100,19 +102,19 @@ def run_job(job: Job) -> dict:
     if not job.unsafe:
         sandbox.check_available()
     with _HELD_LOCK:  # the slot this process used last, if no other thread of it holds it
-        prefer = next((n for n in _JUDGES if n not in _HELD), None)
+        prefer = next((n for n in _KEPT if n not in _HELD), None)
     with slot(prefer=prefer) as number, _holding(number):
         root = os.getuid() == 0
         uid = None if job.unsafe or not root else sandbox.UID_BASE + number
         nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
         result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
         budget_end = time.monotonic() + job.limits.budget
-        judges = _judges(number, (job.limits, uid, job.unsafe, nproc))
-        judges.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
+        kept = _kept(number, (job.limits, uid, job.unsafe, nproc))
+        kept.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
         cut, unrun = [], []
         for name, cells in job.notebooks.items():
             replies = execute.run_cells(
-                cells, job.limits, uid, job.unsafe, nproc, budget_end, judges
+                cells, job.limits, uid, job.unsafe, nproc, budget_end, kept
             )
             stored = {}
             for cell in cells:
@@ -137,7 +139,7 @@ def run_job(job: Job) -> dict:
     return result
 
 
-_JUDGES: dict[int, execute.Judges] = {}  # this process's judges, by slot
+_KEPT: dict[int, execute.SlotSandboxes] = {}  # this process's kept sandboxes, by slot
 _HELD: set[int] = set()  # the slots this process's tasks hold now
 _HELD_LOCK = threading.Lock()
 
@@ -153,27 +155,28 @@ def _holding(number: int) -> Iterator[None]:
             _HELD.discard(number)
 
 
-def _judges(number: int, settings: tuple) -> execute.Judges:
-    """The judge kept for slot ``number`` in this process (a new one if the settings changed).
+def _kept(number: int, settings: tuple) -> execute.SlotSandboxes:
+    """The judge and zygote kept for slot ``number`` in this process (new if settings changed).
 
-    Only the task holding the slot's lock uses it, so no two tasks share a judge; the judges of
-    slots this process no longer holds end here (another process may run that user id now).
+    Only the task holding the slot's lock uses them, so no two tasks share a judge or a zygote;
+    those of slots this process no longer holds end here (another process may run that user id
+    now).
     """
     with _HELD_LOCK:
-        for other in [n for n in _JUDGES if n not in _HELD]:
-            _JUDGES.pop(other).discard()
-    judges = _JUDGES.get(number)
-    if judges is None or judges.settings != settings:
-        if judges is not None:
-            judges.discard()
-        judges = _JUDGES[number] = execute.Judges(*settings)
-    return judges
+        for other in [n for n in _KEPT if n not in _HELD]:
+            _KEPT.pop(other).discard()
+    kept = _KEPT.get(number)
+    if kept is None or kept.settings != settings:
+        if kept is not None:
+            kept.discard()
+        kept = _KEPT[number] = execute.SlotSandboxes(*settings)
+    return kept
 
 
 @atexit.register
-def _close_judges() -> None:
-    for judges in _JUDGES.values():
-        judges.discard()
+def _close_kept() -> None:
+    for kept in _KEPT.values():
+        kept.discard()
 
 
 def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]]:

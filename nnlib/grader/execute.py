@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import select
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 
 from nnlib.grader import sandbox
 from nnlib.grader.sandbox import Limits
+
+log = logging.getLogger("nnlib.grader")
 
 #: Modules the worker imports before any student code, so that the snapshot covers them.
 PRELOAD = [
@@ -74,44 +77,32 @@ class Fault(Exception):
         self.reason = reason
 
 
-class Process:
-    """One running sandbox (a student's worker or a judge), seen from the grader."""
+class Channel:
+    """The grader's side of one sandboxed process: its command and reply pipes, the socket
+    that carries each test's link to it, and the file its stderr goes to.
 
-    def __init__(
-        self,
-        limits: Limits,
-        uid: int | None,
-        unsafe: bool,
-        nproc: int | None,
-        module: str = "nnlib.grader.worker",
-    ):
+    A subclass gets the process going with the far ends (``cmd_r``, ``res_w``, ``fd_end``,
+    ``stderr``) and then calls :meth:`_handed_over`; it says how the process ended
+    (:meth:`returncode`) and how to end it (:meth:`_end`).
+    """
+
+    def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        cmd_r, self.cmd_w = os.pipe()
-        self.res_r, res_w = os.pipe()
-        self.fdsock, fd_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds = fd_end.fileno()
-        argv, env = sandbox.command(
-            cmd_r, res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
-        )
+        self.cmd_r, self.cmd_w = os.pipe()
+        self.res_r, self.res_w = os.pipe()
+        self.fdsock, self.fd_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.tmp = tempfile.TemporaryDirectory(prefix="nnlib-grader-")
         self.stderr = open(os.path.join(self.tmp.name, "stderr"), "wb")
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=self.tmp.name,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self.stderr,
-            pass_fds=(cmd_r, res_w, fds),
-            start_new_session=True,
-            preexec_fn=lambda: sandbox.set_limits(limits, nproc),
-        )
-        os.close(cmd_r)
-        os.close(res_w)
-        fd_end.close()
-        os.set_blocking(self.cmd_w, False)
         self.buffer = b""
         self.replies: list[dict] = []
+        self.closed = False
+
+    def _handed_over(self) -> None:
+        """The process holds the far ends now: only it may, so ours are closed."""
+        os.close(self.cmd_r)
+        os.close(self.res_w)
+        self.fd_end.close()
+        os.set_blocking(self.cmd_w, False)
 
     def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
         """Send one command; return the replies that echo its nonce.
@@ -179,10 +170,13 @@ class Process:
             return {}
         return reply if isinstance(reply, dict) else {}
 
+    def returncode(self, timeout: float) -> int | None:
+        """How the process ended (as :mod:`subprocess` says it), waiting up to ``timeout``."""
+        raise NotImplementedError
+
     def _died(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        code = self.returncode(5)
+        if code is None:
             return "the kernel stopped answering"
         if code < 0:
             return f"the kernel was killed (signal {signal.Signals(-code).name})"
@@ -198,12 +192,15 @@ class Process:
             return ""
         return f": {lines[-1]}" if lines else ""
 
+    def _end(self) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+        """End the process and everything it started; free the pipes and the files."""
+        if self.closed:
+            return
+        self.closed = True
+        self._end()
         for fd in (self.cmd_w, self.res_r):
             try:
                 os.close(fd)
@@ -214,47 +211,203 @@ class Process:
         self.tmp.cleanup()
 
 
-class Judges:
-    """The judge sandbox of one grading slot, kept from one submission to the next.
+class Process(Channel):
+    """A sandbox of its own (a judge, a zygote, or a worker when none can be forked)."""
 
-    A judge never runs student code (see :mod:`nnlib.grader.judge`), so it need not be new for
-    each submission: :meth:`reset` before each one clears what the previous one left. After a
-    fault it is thrown away (:meth:`discard`) and the next :meth:`get` starts a new one.
+    def __init__(
+        self,
+        limits: Limits,
+        uid: int | None,
+        unsafe: bool,
+        nproc: int | None,
+        module: str = "nnlib.grader.worker",
+    ):
+        super().__init__(limits)
+        fds = self.fd_end.fileno()
+        argv, env = sandbox.command(
+            self.cmd_r, self.res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
+        )
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=self.tmp.name,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self.stderr,
+                pass_fds=(self.cmd_r, self.res_w, fds),
+                start_new_session=True,
+                preexec_fn=lambda: sandbox.set_limits(limits, nproc),
+            )
+        finally:
+            self._handed_over()
+
+    def returncode(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _end(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+
+
+class Forked(Channel):
+    """A student's worker forked by the slot's zygote (:mod:`nnlib.grader.zygote`)."""
+
+    def __init__(self, limits: Limits, zygote: Process, deadline: float) -> None:
+        super().__init__(limits)
+        self.zygote = zygote
+        self.pid: int | None = None
+        try:
+            nonce = zygote.send({"op": "spawn"}, deadline)
+            ends = [self.cmd_r, self.res_w, self.fd_end.fileno(), self.stderr.fileno()]
+            try:
+                socket.send_fds(zygote.fdsock, [b"S"], ends)
+            except OSError:
+                raise Fault(zygote._died()) from None
+            reply = zygote.collect(nonce, deadline)[-1]
+        finally:
+            self._handed_over()
+        if reply.get("status") != "spawned" or not isinstance(reply.get("pid"), int):
+            raise Fault(f"the zygote did not fork a worker: {reply.get('reason', reply)}")
+        self.pid = reply["pid"]
+
+    def returncode(self, timeout: float) -> int | None:
+        try:
+            reply = self.zygote.request(
+                {"op": "status", "pid": self.pid, "timeout": timeout}, timeout + 5
+            )[-1]
+        except Fault:
+            return None
+        code = reply.get("returncode")
+        return code if isinstance(code, int) else None
+
+    def _end(self) -> None:
+        if self.pid is not None and not self.zygote.closed:
+            try:
+                self.zygote.request({"op": "kill", "pid": self.pid}, 30)
+            except Fault:  # a zygote that cannot end its child is ended with it
+                self.zygote.close()
+
+
+class SlotSandboxes:
+    """The sandboxes a grading slot keeps from one submission to the next: judge and zygote.
+
+    Neither ever runs student code, so neither need be new for each submission. The judge
+    (:mod:`nnlib.grader.judge`) runs the tests; :meth:`reset` before each submission clears what
+    the previous one left. The zygote (:mod:`nnlib.grader.zygote`) has numpy, nnlib and IPython
+    loaded and forks each student's worker (:meth:`student`) isolated in new namespaces, which
+    saves the worker's interpreter start and imports; where the kernel does not allow that
+    (``forks`` is False, ``why`` says why), each worker is a new sandbox of its own, as it is
+    without a sandbox (``unsafe``). After a fault the judge is thrown away (:meth:`discard`);
+    the next :meth:`start` starts what is missing.
     """
 
     def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
         self.settings = (limits, uid, unsafe, nproc)
-        self.process: Process | None = None
-        self.ready = False
+        self.judge: Process | None = None
+        self.zygote: Process | None = None
+        self.judge_ready = False
+        self.forks: bool | None = False if unsafe else None  # None: not known yet
+        self.why = "no sandbox (--unsafe)" if unsafe else ""
 
-    def get(self) -> Process:
-        """The judge's process (started if there is none; ``ready`` says if it said hello)."""
-        if self.process is None:
-            self.process = Process(*self.settings, module="nnlib.grader.judge")
-            self.ready = False
-        return self.process
+    def start(self, deadline: float) -> None:
+        """Start the judge and the zygote if they are not running; wait until both are ready."""
+        hello = {"op": "hello", "modules": PRELOAD}
+        if self.zygote is not None and self.zygote.closed:
+            self.zygote = None
+        starting = []
+        if self.judge is None or not self.judge_ready:
+            self.discard_judge()
+            self.judge = Process(*self.settings, module="nnlib.grader.judge")
+            starting.append(("judge", self.judge, self.judge.send(hello, deadline)))
+        if self.zygote is None and self.forks is not False:
+            zygote = Process(*self.settings, module="nnlib.grader.zygote")
+            try:
+                starting.append(("zygote", zygote, zygote.send(hello, deadline)))
+                self.zygote = zygote
+            except Fault as error:
+                zygote.close()
+                self._no_forks(f"the zygote did not start: {error.reason}")
+        for role, process, nonce in starting:
+            if role == "judge":
+                if process.collect(nonce, deadline)[-1].get("status") != "ready":
+                    raise Fault("it did not report ready")
+                self.judge_ready = True
+                continue
+            try:
+                reply = process.collect(nonce, deadline)[-1]
+            except Fault as error:
+                reply = {"why": f"the zygote did not start: {error.reason}"}
+            if reply.get("status") == "ready" and reply.get("forks"):
+                self.forks = True
+            else:
+                self.discard_zygote()
+                self._no_forks(reply.get("why") or "the zygote cannot isolate a child here")
+
+    def student(self, deadline: float) -> Channel:
+        """A new worker for the next submission: forked by the zygote, or a sandbox of its own."""
+        limits, uid, unsafe, nproc = self.settings
+        if self.zygote is not None and self.forks:
+            try:
+                return Forked(limits, self.zygote, deadline)
+            except Fault as error:  # a zygote that fails is replaced; this worker starts anew
+                log.warning("the zygote of a grading slot failed (%s): replaced", error.reason)
+                self.discard_zygote()
+        return Process(limits, uid, unsafe, nproc)
+
+    def _no_forks(self, why: str) -> None:
+        self.forks, self.why = False, why
+        if why not in _WARNED:
+            _WARNED.add(why)
+            log.warning(
+                "workers are not forked from a zygote here (%s): each submission starts a "
+                "sandbox of its own, which is slower",
+                why,
+            )
 
     def reset(self, timeout: float) -> None:
-        """Before a new submission: the judge ends every leftover process and empties /tmp."""
-        if self.process is not None and self.ready:
+        """Before a new submission: the judge ends every leftover process and empties /tmp.
+
+        (The zygote kills what its last child left before it forks the next.)
+        """
+        if self.judge is not None and self.judge_ready:
             try:
-                replies = self.process.request({"op": "reset"}, timeout)
+                replies = self.judge.request({"op": "reset"}, timeout)
                 if replies[-1].get("status") == "ready":
                     return
             except Fault:
                 pass
-        self.discard()
+        self.discard_judge()
+
+    def discard_judge(self) -> None:
+        if self.judge is not None:
+            self.judge.close()
+        self.judge, self.judge_ready = None, False
+
+    def discard_zygote(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+        self.zygote = None
 
     def discard(self) -> None:
-        if self.process is not None:
-            self.process.close()
-        self.process, self.ready = None, False
+        self.discard_judge()
+        self.discard_zygote()
+
+
+_WARNED: set[str] = set()
 
 
 class Worker:
-    """A student's worker and the judge that runs its tests (two sandboxes).
+    """A student's worker and the judge that runs its tests.
 
-    The worker is new; the judge is the slot's (``judges``), or one of its own.
+    The worker is new for each run (forked by the slot's zygote, or a sandbox of its own); the
+    judge is the slot's (``kept``), or one of its own.
     """
 
     def __init__(
@@ -263,27 +416,22 @@ class Worker:
         uid: int | None,
         unsafe: bool,
         nproc: int | None,
-        judges: Judges | None = None,
+        kept: SlotSandboxes | None = None,
     ):
-        self.own_judges = judges is None
-        self.judges = judges or Judges(limits, uid, unsafe, nproc)
-        self.judge = self.judges.get()
-        try:
-            self.student = Process(limits, uid, unsafe, nproc)
-        except BaseException:
-            self.judges.discard()
-            raise
+        self.own = kept is None
+        self.kept = kept or SlotSandboxes(limits, uid, unsafe, nproc)
+        self.student: Channel | None = None
+        self.judge: Process | None = None
         self.replies: list[dict] = []
 
     def start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        hello = {"op": "hello", "modules": PRELOAD}
-        starting = [self.student] if self.judges.ready else [self.judge, self.student]
-        nonces = [p.send(hello, deadline) for p in starting]
-        for process, nonce in zip(starting, nonces, strict=True):
-            if process.collect(nonce, deadline)[-1].get("status") != "ready":
-                raise Fault("it did not report ready")
-        self.judges.ready = True
+        self.kept.start(deadline)
+        self.judge = self.kept.judge
+        self.student = self.kept.student(deadline)
+        nonce = self.student.send({"op": "hello", "modules": PRELOAD}, deadline)
+        if self.student.collect(nonce, deadline)[-1].get("status") != "ready":
+            raise Fault("it did not report ready")
 
     def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
         self.replies = []
@@ -321,9 +469,12 @@ class Worker:
 
     def close(self, fault: bool = False) -> None:
         """End the student's worker; and the judge, after a fault or if it is its own."""
-        self.student.close()
-        if fault or self.own_judges:
-            self.judges.discard()
+        if self.student is not None:
+            self.student.close()
+        if self.own:
+            self.kept.discard()
+        elif fault:
+            self.kept.discard_judge()
 
 
 def run_cells(
@@ -333,15 +484,15 @@ def run_cells(
     unsafe: bool = False,
     nproc: int | None = None,
     budget_end: float | None = None,
-    judges: Judges | None = None,
+    kept: SlotSandboxes | None = None,
 ) -> dict[int, dict]:
     """Run the cells in order; return each cell's reply (or fault) by its index.
 
     A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
     ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` (``"cut"`` or
     ``"unrun"``) when the time budget ending at ``budget_end`` (a ``time.monotonic()`` instant;
-    default: ``limits.budget`` from now) ran out while the cell ran or before it. ``judges``
-    is the slot's judge, kept after the run unless a fault ended it.
+    default: ``limits.budget`` from now) ran out while the cell ran or before it. ``kept``
+    holds the slot's judge and zygote, kept after the run (the judge unless a fault ended it).
     """
     if budget_end is None:
         budget_end = time.monotonic() + limits.budget
@@ -366,7 +517,7 @@ def run_cells(
         if budget_end - time.monotonic() <= 0:
             out_of_budget(position)
             break
-        worker = Worker(limits, uid, unsafe, nproc, judges)
+        worker = Worker(limits, uid, unsafe, nproc, kept)
         phase, current, by_budget, fault = "start", None, False, True
         try:
             wait, by_budget = timeout(limits.start_timeout)
