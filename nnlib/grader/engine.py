@@ -113,9 +113,7 @@ def run_job(job: Job) -> dict:
         kept.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
         cut, unrun = [], []
         for name, cells in job.notebooks.items():
-            replies = execute.run_cells(
-                cells, job.limits, uid, job.unsafe, nproc, budget_end, kept
-            )
+            replies = execute.run_cells(cells, job.limits, uid, job.unsafe, nproc, budget_end, kept)
             stored = {}
             for cell in cells:
                 reply = replies.get(cell.idx, execute._fault("not run"))
