@@ -14,12 +14,17 @@ Each child is kept from the zygote and from the slot's earlier children as a new
   neither visible nor signalable from the worker, and every process the student's code starts
   dies with the init (the kernel ends a PID namespace with its first process);
 - an empty ``tmpfs`` is mounted on ``/tmp`` (the working directory ``/tmp/work``) and on
-  ``/dev/shm``, and a ``/proc`` of its own PID namespace: no file of an earlier child is left;
+  ``/dev/shm``: no file of an earlier child is left;
 - the init and the worker have no capabilities (the bounding set is emptied too) and no new
   privileges; the user id and resource limits are the slot's, inherited from the sandbox; the
   worker runs in a session and process group of its own;
 - its pipes to the grader and its stderr file are new, passed by the grader for this child
   over the zygote's socket; the zygote's own pipes are closed before anything else runs.
+
+``/proc`` stays the sandbox's where the kernel refuses a new one below bubblewrap's (as it
+does: bubblewrap covers parts of its ``/proc``), so the worker can list the zygote and its own
+two ancestors there; it can neither signal them (they are outside its PID namespace) nor read
+their memory or descriptors (none of them is dumpable).
 
 Before each fork the zygote kills every process left in its sandbox but itself (and
 bubblewrap's init): nothing of the previous child outlives it.
@@ -261,6 +266,7 @@ def _child(cmd_r: int, res_w: int, fds: int, stderr: int) -> None:
     """
     read, write = os.pipe()
     isolate()
+    _prctl(PR_SET_DUMPABLE, 0)  # (dumpable only to write its id maps)
     init = os.fork()
     if init == 0:
         os.close(read)
@@ -280,8 +286,9 @@ def _child(cmd_r: int, res_w: int, fds: int, stderr: int) -> None:
 
 
 def _die_of(sig: int) -> None:
-    signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+    if sig not in (signal.SIGKILL, signal.SIGSTOP):  # (those two cannot be caught anyway)
+        signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
     os.kill(os.getpid(), sig)
     os._exit(128 + sig)
 
@@ -292,7 +299,7 @@ def _init(cmd_r: int, res_w: int, fds: int, stderr: int, report: int) -> None:
     try:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError:
-        pass  # (the sandbox's /proc stays: it shows the zygote, which is not dumpable)
+        pass  # the sandbox's /proc stays (see the module docstring)
     drop_capabilities()
     worker = _fork()
     if worker == 0:
