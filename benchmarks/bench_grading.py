@@ -10,10 +10,11 @@ submissions, then, in the same run and on fresh copies of the course:
 2. prints the wall time per submission at 64 (target <= 0.25 s on 2 cores);
 3. grades the 64 again with 1 and with 2 local workers (``--jobs``): the scaling;
 4. breaks one submission's time down: the sandbox's start (bubblewrap and the interpreter),
-   the imports (numpy, nnlib, IPython), the student's worker sandbox ready (and the judge's,
-   which a slot keeps from one submission to the next, and its reset), the student's cells,
-   the tests (in the judge), nbgrader's autograde and feedback of one student, and the start
-   of the embedded cluster (paid once per batch).
+   the imports (numpy, nnlib, IPython), the student's worker ready (forked by the slot's
+   zygote, and for comparison in a sandbox of its own; the judge and the zygote, which a slot
+   keeps from one submission to the next, and the judge's reset), the student's cells, the
+   tests (in the judge), nbgrader's autograde and feedback of one student, and the start of
+   the embedded cluster (paid once per batch).
 
 Usage: python benchmarks/bench_grading.py [N ...] (default: 16 64).
 """
@@ -134,13 +135,13 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
     entry = next(iter(students.values()))
     cells = notebook.plan(entry["notebooks"][NOTEBOOK], sources[NOTEBOOK][0])
     ready, state, tests, resets = [], [], [], []
-    judges = execute.Judges(limits, uid, False, nproc)  # the slot's, kept (as in run_job)
+    kept = execute.SlotSandboxes(limits, uid, False, nproc)  # the slot's, kept (as in run_job)
     for _ in range(4):
         start = time.perf_counter()
-        judges.reset(60)
+        kept.reset(60)
         resets.append(time.perf_counter() - start)
         start = time.perf_counter()
-        worker = execute.Worker(limits, uid, False, nproc, judges)
+        worker = execute.Worker(limits, uid, False, nproc, kept)
         worker.start(60)
         ready.append(time.perf_counter() - start)
         spent = {"state": 0.0, "test": 0.0}
@@ -154,10 +155,26 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
         worker.close()
         state.append(spent["state"])
         tests.append(spent["test"])
-    judges.discard()
+    forked = kept.forks
+    kept.discard()
+    alone = []  # a worker in a sandbox of its own: what each submission paid before the zygote
+    for _ in range(3):
+        kept = execute.SlotSandboxes(limits, uid, False, nproc)
+        kept.forks = False
+        worker = execute.Worker(limits, uid, False, nproc, kept)
+        worker.start(60)  # (the judge first: it is kept)
+        worker.close()
+        start = time.perf_counter()
+        worker = execute.Worker(limits, uid, False, nproc, kept)
+        worker.start(60)
+        alone.append(time.perf_counter() - start)
+        worker.close()
+        kept.discard()
+    how = "forked by the slot's zygote" if forked else f"own sandbox: {kept.why}"
     stages += [
-        ("worker + judge sandboxes ready (a slot's first submission)", ready[0]),
-        ("worker sandbox ready (the slot's judge kept)", min(ready[1:])),
+        ("judge + zygote sandboxes ready, first worker (a slot's first)", ready[0]),
+        (f"worker ready ({how})", min(ready[1:])),
+        ("worker ready in a sandbox of its own (no zygote)", min(alone)),
         ("judge reset between submissions", min(resets[1:])),
         ("student cells", min(state)),
         (f"tests in the judge ({sum(c.kind == 'test' for c in cells)})", min(tests)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -203,20 +204,19 @@ def test_grades_do_not_depend_on_order_or_parallelism(graded, tmp_path):
         assert rows[sid]["reason"] == graded["rows"][sid]["reason"], sid
 
 
-def test_refuses_without_sandbox_unless_unsafe(tmp_path):
+def test_refuses_without_sandbox_unless_unsafe(graded, tmp_path):
+    """No bwrap where the runs happen: the batch stops with exit 2, no student is marked."""
+    course = str(tmp_path / "course")
+    shutil.copytree(graded["course"], course)
+    submissions = str(tmp_path / "subs")
+    write_class(course, submissions, [c for c in CASES if c.name == "correct"], prefix="new_")
     env = {**venv_env(), "PATH": os.path.dirname(sys.executable)}  # no bwrap on PATH
-    argv = [
-        sys.executable,
-        "-m",
-        "nnlib.grader",
-        "grade",
-        ASSIGNMENT,
-        str(tmp_path),
-        str(tmp_path / "g.csv"),
-    ]
-    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert done.returncode == 2
-    assert "--unsafe" in done.stderr and "sandbox" in done.stderr
+    argv = [sys.executable, "-m", "nnlib.grader", "grade", ASSIGNMENT, submissions, "g.csv"]
+    done = subprocess.run(argv, cwd=course, env=env, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "bubblewrap (bwrap) is not installed" in done.stderr and "--unsafe" in done.stderr
+    assert f"on {socket.gethostname()}:" in done.stderr  # which machine lacks it
+    assert not os.path.exists(os.path.join(course, "g.csv"))
 
 
 def test_help_documents_the_command():

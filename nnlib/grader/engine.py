@@ -97,10 +97,11 @@ def run_job(job: Job) -> dict:
     """Run one submission's notebooks in sandboxes; return the result the head stores.
 
     The result is ``{"key", "notebooks": {name: {"cells": {idx: {"hash", "outputs"}}}},
-    "reasons"}``. The whole submission shares one time budget (``Limits.budget``).
+    "reasons"}``. The whole submission shares one time budget (``Limits.budget``). Raises
+    :class:`~nnlib.grader.sandbox.SandboxUnavailable` when this machine cannot start a
+    sandbox at all (no bubblewrap, no namespaces): that is the machine's fault, not the
+    submission's, and the head stops the batch with the reason.
     """
-    if not job.unsafe:
-        sandbox.check_available()
     with _HELD_LOCK:  # the slot this process used last, if no other thread of it holds it
         prefer = next((n for n in _KEPT if n not in _HELD), None)
     with slot(prefer=prefer) as number, _holding(number):
@@ -111,12 +112,13 @@ def run_job(job: Job) -> dict:
         budget_end = time.monotonic() + job.limits.budget
         kept = _kept(number, (job.limits, uid, job.unsafe, nproc))
         kept.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
-        cut, unrun = [], []
+        cut, unrun, not_started = [], [], False
         for name, cells in job.notebooks.items():
             replies = execute.run_cells(cells, job.limits, uid, job.unsafe, nproc, budget_end, kept)
             stored = {}
             for cell in cells:
                 reply = replies.get(cell.idx, execute._fault("not run"))
+                not_started |= reply.get("reason", "").startswith(execute.START_FAILED)
                 outputs, reasons = cell_outputs(cell, reply)
                 where = cell.grade_id or f"cell {cell.idx}"
                 if reply.get("budget") == "cut":
@@ -128,6 +130,8 @@ def run_job(job: Job) -> dict:
                 digest = execute.source_hash(cell.source)
                 stored[str(cell.idx)] = {"hash": digest, "outputs": outputs}
             result["notebooks"][name] = {"cells": stored}
+        if not job.unsafe and not_started:
+            sandbox.check_available()  # (a sandbox that works, failing once, keeps its results)
         if cut or unrun:
             where = f" during {cut[0]}" if cut else ""
             result["reasons"].append(
@@ -296,14 +300,17 @@ class Engine:
         """Run the jobs; yield ``(job, result or the exception it raised)`` as each finishes.
 
         At most about two tasks per worker thread are in flight: a class of 10,000 never sits
-        in the scheduler's memory at once, and a worker that joins later gets work too.
+        in the scheduler's memory at once, and a worker that joins later gets work too. The
+        first ones are submitted before this returns, so the thread that starts the engine
+        gets them running while the grader is still loading nbgrader.
         """
         from distributed import as_completed
 
         pending = iter(jobs)
         running: dict = {}
+        flow = as_completed([])
 
-        def submit_more(flow) -> None:
+        def submit_more() -> None:
             while len(running) < 2 * self.threads():
                 job = next(pending, None)
                 if job is None:
@@ -312,8 +319,11 @@ class Engine:
                 running[future.key] = job
                 flow.add(future)
 
-        flow = as_completed([])
-        submit_more(flow)
+        submit_more()
+        return self._stream(flow, running, submit_more)
+
+    @staticmethod
+    def _stream(flow, running: dict, submit_more) -> Iterator[tuple[Job, dict | BaseException]]:
         for future in flow:
             job = running.pop(future.key)
             try:
@@ -321,5 +331,5 @@ class Engine:
             except Exception as exc:  # our own bug or a task that killed every worker it met
                 outcome = exc
             future.release()
-            submit_more(flow)  # before the head's own work on this result
+            submit_more()  # before the head's own work on this result
             yield job, outcome

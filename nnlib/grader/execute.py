@@ -227,6 +227,7 @@ class Process(Channel):
         argv, env = sandbox.command(
             self.cmd_r, self.res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
         )
+        self.proc: subprocess.Popen | None = None
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -239,16 +240,21 @@ class Process(Channel):
                 start_new_session=True,
                 preexec_fn=lambda: sandbox.set_limits(limits, nproc),
             )
-        finally:
+        except OSError as exc:  # (no bubblewrap, or no process left to start)
             self._handed_over()
+            self.close()
+            raise Fault(f"{os.path.basename(argv[0])} could not be started: {exc}") from None
+        self._handed_over()
 
     def returncode(self, timeout: float) -> int | None:
         try:
-            return self.proc.wait(timeout=timeout)
+            return self.proc.wait(timeout=timeout) if self.proc else None
         except subprocess.TimeoutExpired:
             return None
 
     def _end(self) -> None:
+        if self.proc is None:
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -545,7 +551,7 @@ def run_cells(
                 break
             if phase == "start":
                 for cell in cells[position:]:
-                    results[cell.idx] = _fault(f"the sandbox failed to start: {error.reason}")
+                    results[cell.idx] = _fault(f"{START_FAILED}: {error.reason}")
                 position = len(cells)
             elif phase == "replay":  # a replayed cell misbehaved this time: leave it out
                 skipped.add(current.idx)
@@ -567,6 +573,7 @@ def run_cells(
 
 
 BUDGET_REASON = "the submission's time budget ran out"
+START_FAILED = "the sandbox failed to start"
 
 
 def _command(cell: Cell, quiet: bool = False) -> dict:

@@ -72,22 +72,26 @@ def _error(ename: str, evalue: str) -> dict:
 
 _ENGINES: dict = {}  # (url, options) -> the SQLAlchemy engine every Gradebook of it shares
 _CHECKED: set = set()  # engines whose tables nbgrader already checked
+_COURSES: set = set()  # (engine, course id) whose course row nbgrader already made sure of
 
 
 def share_engines() -> None:
     """Let nbgrader's Gradebooks share one database engine per URL in this process.
 
     nbgrader opens a ``Gradebook`` about ten times per student autograded, and each one makes a
-    new SQLAlchemy engine and checks every table of the schema: most of autograde's own time.
-    Engines are made to be shared, and the tables exist after the first check, so the gradebook
-    is the same, at half the cost. A process forked from this one calls :func:`fresh_engines`
-    first (an engine's connections must not cross a fork).
+    new SQLAlchemy engine, checks every table of the schema, makes sure the course's row
+    exists, and on closing throws the engine's connections away: most of autograde's own time.
+    Engines are made to be shared (their pool keeps the connections), the tables exist after
+    the first check and the course's row after the first (nothing removes a course), so the
+    gradebook is the same, at a third of the cost. A process forked from this one calls
+    :func:`fresh_engines` first (an engine's connections must not cross a fork).
     """
     import nbgrader.api as api
 
     if getattr(api.create_engine, "shared", False):
         return
     create_engine, create_all = api.create_engine, api.Base.metadata.create_all
+    check_course = api.Gradebook.check_course
 
     def shared_engine(url, **options):
         key = (str(url), tuple(sorted(options.items())))
@@ -100,9 +104,22 @@ def share_engines() -> None:
             create_all(bind=bind, **options)
             _CHECKED.add(bind)
 
+    def course_checked_once(gradebook, course_id="default_course", **fields):
+        key = (gradebook.engine, course_id)
+        if fields or key not in _COURSES:
+            course = check_course(gradebook, course_id, **fields)
+            _COURSES.add(key)
+            return course
+        return gradebook.db.get(api.Course, course_id)
+
+    def close(gradebook) -> None:
+        gradebook.db.remove()  # (the shared engine keeps its pool for the next Gradebook)
+
     shared_engine.shared = True
     api.create_engine = shared_engine
     api.Base.metadata.create_all = checked_create_all
+    api.Gradebook.check_course = course_checked_once
+    api.Gradebook.close = close
 
 
 _VALIDATORS: dict = {}  # a JSON schema's text -> its jsonschema validator
@@ -142,6 +159,7 @@ def fresh_engines() -> None:
     """Forget the shared engines (in a forked child: its parent's connections stay unused)."""
     _ENGINES.clear()
     _CHECKED.clear()
+    _COURSES.clear()
 
 
 class HideHiddenTests(NbGraderPreprocessor):

@@ -107,6 +107,13 @@ def _source_notebooks(course: str, assignment: str) -> dict[str, tuple]:
     cd = CourseDirs(course)
     src = cd.path(cd.source, ".", assignment)
     rel = cd.path(cd.release, ".", assignment)
+    if not os.path.isdir(src):
+        parent = os.path.dirname(src)
+        known = sorted(os.listdir(parent)) if os.path.isdir(parent) else []
+        raise SystemExit(
+            f"no assignment {assignment!r}: {src} does not exist "
+            f"(assignments in {parent}: {', '.join(known) or 'none'})"
+        )
     names = sorted(f[:-6] for f in os.listdir(src) if f.endswith(".ipynb"))
     if not names:
         raise SystemExit(f"no source notebooks in {src}")
@@ -242,8 +249,6 @@ def grade(options: Options) -> str:
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    if not options.unsafe and options.scheduler is None:
-        sandbox.check_available()  # (each worker checks its own machine too)
     students, sources = prepare(options)
     state = os.path.join(course, ".nnlib-grader", options.assignment)
     os.makedirs(state, exist_ok=True)
@@ -255,8 +260,13 @@ def grade(options: Options) -> str:
         by_key.setdefault(keys[sid], []).append(sid)
     jobs = [job(students[sids[0]], sources, options) for sids in by_key.values()]
 
-    def start() -> engine.Engine:
-        return engine.Engine(options.scheduler, options.jobs)
+    def start() -> tuple[engine.Engine, object]:
+        cluster = engine.Engine(options.scheduler, options.jobs)
+        try:
+            return cluster, cluster.results(jobs)  # (the first tasks start running now)
+        except BaseException:
+            cluster.close()
+            raise
 
     starter = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     started = starter.submit(start) if jobs else None
@@ -289,7 +299,9 @@ def grade(options: Options) -> str:
             if sid not in todo:
                 record(sid)  # already run (a re-run, or a resumed batch)
         if started is not None:
-            for done_job, outcome in started.result().results(jobs):
+            for done_job, outcome in started.result()[1]:
+                if isinstance(outcome, sandbox.SandboxUnavailable):
+                    raise outcome  # a machine that cannot sandbox: stop, say which and why
                 for sid in by_key[done_job.key]:
                     if isinstance(outcome, BaseException):  # the CSV's reason says so
                         failed(sid, outcome)
@@ -300,7 +312,7 @@ def grade(options: Options) -> str:
     finally:
         if started is not None:
             try:  # (still starting when something failed: wait for it, then close it)
-                started.result().close()
+                started.result()[0].close()
             except Exception:
                 pass
         starter.shutdown(wait=True)

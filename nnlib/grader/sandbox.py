@@ -20,6 +20,7 @@ import functools
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -139,8 +140,11 @@ def command(
     env = environment(rfd, wfd, uid, fds)
     if unsafe:
         return python, env
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        check_available()  # raises SandboxUnavailable: bubblewrap is not installed
     argv = [
-        shutil.which("bwrap") or "bwrap",
+        bwrap,
         "--die-with-parent",
         "--new-session",
         "--unshare-net",
@@ -199,10 +203,15 @@ def user_nproc(limits: Limits, jobs: int) -> int:
 
 @functools.cache
 def check_available() -> None:
-    """Start one empty sandbox; raise :class:`SandboxUnavailable` saying why if it fails."""
+    """Start one empty sandbox; raise :class:`SandboxUnavailable` saying why if it fails.
+
+    The message names this machine: a dask worker elsewhere may be the one without it.
+    """
+    where = f"on {socket.gethostname()}: "
     if shutil.which("bwrap") is None:
         raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap` (Debian/Ubuntu)"
+            where + "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap` "
+            "(Debian/Ubuntu)"
         )
     argv, _ = command(0, 1, None)
     probe = argv[: argv.index(os.path.abspath(sys.executable))]
@@ -210,9 +219,9 @@ def check_available() -> None:
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SandboxUnavailable(f"bubblewrap could not start: {exc}") from exc
+        raise SandboxUnavailable(f"{where}bubblewrap could not start: {exc}") from exc
     if done.returncode != 0:
         raise SandboxUnavailable(
-            "bubblewrap could not create a sandbox here (user namespaces disabled?): "
+            f"{where}bubblewrap could not create a sandbox (user namespaces disabled?): "
             + (done.stderr.strip().splitlines() or ["no message"])[-1]
         )
