@@ -19,8 +19,7 @@ from nnlib.grader.sandbox import Limits
 def no_judge_left():
     """The sandboxes run_job keeps in this process end with each test (their user id is reused)."""
     yield
-    engine._close_kept()
-    engine._KEPT.clear()
+    engine.release()
 
 
 HOLD = """
@@ -111,3 +110,27 @@ def test_the_slots_judge_is_kept_and_left_clean_for_the_next_submission(tmp_path
     second = engine.run_job(engine.Job("b", {"nb": [Cell(0, "test", CHECK, grade_id="t")]}, limits))
     assert engine._KEPT[0].judge is judge  # the same judge, not a new sandbox
     assert second["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], second
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_a_slot_whose_sandboxes_are_kept_stays_locked_until_released(tmp_path, monkeypatch):
+    """Between tasks no other process may take the user id of the judge and zygote kept."""
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    engine.run_job(engine.Job("a", {"nb": [Cell(0, "state", "x = 1")]}, limits))
+    assert list(engine._KEPT) == [0] and engine._KEPT[0].judge is not None
+
+    def other_process_slot() -> int:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        number = int(holder.stdout.readline())
+        holder.communicate("\n")
+        return number
+
+    assert other_process_slot() == 1  # slot 0 is still this process's, task or not
+    engine.run_job(engine.Job("b", {"nb": [Cell(0, "state", "x = 2")]}, limits))
+    assert list(engine._KEPT) == [0]  # the next task took the slot it holds, and its sandboxes
+    engine.release()
+    assert other_process_slot() == 0 and engine._KEPT == {}

@@ -13,10 +13,11 @@ tasks in flight and yields each result as it arrives. Only the head (the grade c
 nbgrader and writes the gradebook; the workers need nnlib's ``.venv`` and bubblewrap, never the
 course folder.
 
-Each running task takes a *slot* on its machine (:func:`slot`), a number held with a file lock,
-so every sandbox that runs at the same time on one machine has its own unprivileged user id
+Each running task takes a *slot* on its machine, a number held with a file lock, so every
+sandbox that runs at the same time on one machine has its own unprivileged user id
 (``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
-process keeps two sandboxes per slot from one task to the next, neither of which ever runs
+process keeps the slots it took until it ends (one per thread at most), and with each slot two
+sandboxes from one task to the next, neither of which ever runs
 student code: the judge (reset before each submission) and the zygote, which forks each
 submission's student worker with numpy and nnlib loaded, in namespaces of its own
 (:mod:`nnlib.grader.zygote`).
@@ -66,31 +67,60 @@ def slot_dir() -> str:
     )
 
 
-@contextlib.contextmanager
-def slot(limit: int = MAX_SLOTS, prefer: int | None = None) -> Iterator[int]:
-    """Hold a free slot number of this machine (``prefer`` if free, else the lowest) meanwhile.
+def _acquire(limit: int = MAX_SLOTS) -> tuple[int, int]:
+    """Lock the lowest free slot number of this machine; return it and the lock's descriptor.
 
     A slot is an exclusive ``flock`` on ``<slot_dir>/<n>.lock``: it is free again as soon as its
-    holder ends, however it ends (a killed dask worker's locks go with its descriptors).
+    descriptor is closed, however its holder ends (a killed dask worker's locks go with it).
     """
     folder = slot_dir()
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    order = list(range(limit))
-    if prefer is not None and 0 <= prefer < limit:
-        order.insert(0, order.pop(prefer))
-    for number in order:
+    for number in range(limit):
         fd = os.open(os.path.join(folder, f"{number}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             continue
-        try:
-            yield number
-        finally:
-            os.close(fd)
-        return
+        return number, fd
     raise RuntimeError(f"all {limit} grading slots in {folder} are taken on this machine")
+
+
+@contextlib.contextmanager
+def slot(limit: int = MAX_SLOTS) -> Iterator[int]:
+    """Hold a free slot number of this machine (the lowest) meanwhile."""
+    number, fd = _acquire(limit)
+    try:
+        yield number
+    finally:
+        os.close(fd)
+
+
+_KEPT: dict[int, execute.SlotSandboxes] = {}  # this process's kept sandboxes, by slot
+_LOCKS: dict[int, int] = {}  # the slots this process holds -> their lock's descriptor
+_IDLE: list[int] = []  # those of them no task of this process runs in now
+_POOL_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _task_slot() -> Iterator[int]:
+    """A slot for one task: one this process holds already, else a new one, kept afterwards.
+
+    The process keeps each slot it took until it ends, so the judge and the zygote it keeps
+    for that slot always run under a lock it holds: no other process can take their user id.
+    A worker process with ``n`` threads holds at most ``n`` slots.
+    """
+    with _POOL_LOCK:
+        number = _IDLE.pop() if _IDLE else None
+    if number is None:
+        number, fd = _acquire()
+        with _POOL_LOCK:
+            _LOCKS[number] = fd
+    try:
+        yield number
+    finally:
+        with _POOL_LOCK:
+            _IDLE.append(number)
 
 
 def run_job(job: Job) -> dict:
@@ -102,9 +132,7 @@ def run_job(job: Job) -> dict:
     sandbox at all (no bubblewrap, no namespaces): that is the machine's fault, not the
     submission's, and the head stops the batch with the reason.
     """
-    with _HELD_LOCK:  # the slot this process used last, if no other thread of it holds it
-        prefer = next((n for n in _KEPT if n not in _HELD), None)
-    with slot(prefer=prefer) as number, _holding(number):
+    with _task_slot() as number:
         root = os.getuid() == 0
         uid = None if job.unsafe or not root else sandbox.UID_BASE + number
         nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
@@ -141,32 +169,11 @@ def run_job(job: Job) -> dict:
     return result
 
 
-_KEPT: dict[int, execute.SlotSandboxes] = {}  # this process's kept sandboxes, by slot
-_HELD: set[int] = set()  # the slots this process's tasks hold now
-_HELD_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _holding(number: int) -> Iterator[None]:
-    with _HELD_LOCK:
-        _HELD.add(number)
-    try:
-        yield
-    finally:
-        with _HELD_LOCK:
-            _HELD.discard(number)
-
-
 def _kept(number: int, settings: tuple) -> execute.SlotSandboxes:
     """The judge and zygote kept for slot ``number`` in this process (new if settings changed).
 
-    Only the task holding the slot's lock uses them, so no two tasks share a judge or a zygote;
-    those of slots this process no longer holds end here (another process may run that user id
-    now).
+    Only the task holding the slot uses them, so no two tasks share a judge or a zygote.
     """
-    with _HELD_LOCK:
-        for other in [n for n in _KEPT if n not in _HELD]:
-            _KEPT.pop(other).discard()
     kept = _KEPT.get(number)
     if kept is None or kept.settings != settings:
         if kept is not None:
@@ -176,9 +183,16 @@ def _kept(number: int, settings: tuple) -> execute.SlotSandboxes:
 
 
 @atexit.register
-def _close_kept() -> None:
-    for kept in _KEPT.values():
-        kept.discard()
+def release() -> None:
+    """End this process's kept sandboxes, then free its slots (at exit; tests call it too)."""
+    with _POOL_LOCK:
+        for kept in _KEPT.values():
+            kept.discard()
+        _KEPT.clear()
+        for fd in _LOCKS.values():
+            os.close(fd)
+        _LOCKS.clear()
+        _IDLE.clear()
 
 
 def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]]:
