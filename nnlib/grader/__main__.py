@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         q.add_argument("--no-progress", action="store_true", help="no progress bars")
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
+        q.add_argument("--no-report", action="store_true", help="do not write the class report")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
-    g.add_argument("--no-report", action="store_true", help="do not write the class report")
     from nnlib.grader import instructor_cli
 
     instructor_cli.add_grade_options(g)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         done = feedback(options)
         where = os.path.join(os.path.abspath(args.course), "feedback")
         print(f"feedback for {len(done)} students in {where}", file=sys.stderr)
-        if done:  # the class report links to the feedback: write it again
+        if done and not args.no_report:  # the class report links to the feedback: write it again
             instructor_cli.report_after(
                 args.course, args.assignment, not args.no_progress, args.db_url
             )

@@ -318,7 +318,7 @@ def grade(options: Options) -> str:
         starter.shutdown(wait=True)
     path = write_csv(options, students, state)
     if options.feedback:
-        feedback(options, list(keys))
+        _feedback_apart(options)
     if options.report:
         _report(options)
     return path
@@ -335,6 +335,24 @@ def _report(options: Options) -> None:
         log.error("the class report failed: %s", exc)
     else:
         print(f"class report in {where}", file=sys.stderr)
+
+
+def _feedback_apart(options: Options) -> None:
+    """``grade --feedback``: the feedback of every graded student, written by a new process.
+
+    :func:`feedback` forks its workers, and this process ran distributed's threads: a fork
+    copies locks that another thread may hold, so it is not made from here.
+    """
+    import subprocess
+
+    argv = [sys.executable, "-m", "nnlib.grader", "feedback", options.assignment]
+    argv += ["--course", options.course, "--jobs", str(options.jobs), "--no-report"]
+    argv += [] if options.progress else ["--no-progress"]
+    argv += ["--show-hidden-tests"] if options.show_hidden_tests else []
+    argv += ["--db-url", options.db_url] if options.db_url else []
+    done = subprocess.run(argv)
+    if done.returncode != 0:
+        raise SystemExit(f"the feedback failed (exit code {done.returncode}); the grades stand")
 
 
 def graded_students(course: str, assignment: str) -> list[str]:
