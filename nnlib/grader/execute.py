@@ -342,8 +342,13 @@ class SlotSandboxes:
                 self._no_forks(f"the zygote did not start: {error.reason}")
         for role, process, nonce in starting:
             if role == "judge":
-                if process.collect(nonce, deadline)[-1].get("status") != "ready":
-                    raise Fault("it did not report ready")
+                try:
+                    if process.collect(nonce, deadline)[-1].get("status") != "ready":
+                        raise Fault("it did not report ready")
+                except Fault:
+                    if self.forks is None:  # (its hello is left unread: start it anew next time)
+                        self.discard_zygote()
+                    raise
                 self.judge_ready = True
                 continue
             try:
