@@ -74,10 +74,17 @@ time.sleep(0.2)
 """
 
 LOOK = """
-import json, os, socket
+import json, os, socket, sys
+import nnlib
 def fields(pid):
     text = open(f'/proc/{pid}/status').read()
     return dict(l.split(':\\t', 1) for l in text.splitlines() if ':\\t' in l)
+def writable(folder):
+    try:
+        open(os.path.join(folder, 'planted.py'), 'w').close()
+        return True
+    except OSError:
+        return False
 def readable(path):
     try:
         open(path, 'rb').read(1)
@@ -101,6 +108,7 @@ print(json.dumps({
     'cap_bnd': status['CapBnd'].strip(),
     'no_new_privs': status['NoNewPrivs'].strip(),
     'hostname': socket.gethostname(),
+    'writable': [d for d in (sys.prefix, os.path.dirname(nnlib.__file__)) if writable(d)],
 }))
 """
 
@@ -125,6 +133,7 @@ def test_each_worker_is_forked_clean_in_namespaces_of_its_own(kept):
     assert seen["cap_eff"] == seen["cap_bnd"] == "0000000000000000", seen
     assert seen["no_new_privs"] == "1"
     assert seen["hostname"] == "sandbox"
+    assert seen["writable"] == []  # the venv and nnlib stay read-only (also under /tmp)
     if ROOT:
         assert seen["uid"] == UID
 

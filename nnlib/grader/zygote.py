@@ -59,7 +59,8 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 NAMESPACES = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS
 
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 1 << 14, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 CAP_LAST = 63  # beyond the last capability of any kernel: PR_CAPBSET_DROP says EINVAL
@@ -106,10 +107,32 @@ def isolate() -> None:
     with open("/proc/self/gid_map", "w") as f:
         f.write(f"{gid} {gid} 1")
     _mount("none", "/", None, MS_REC | MS_PRIVATE)  # nothing below leaks out of this namespace
+    # A venv or checkout under /tmp is bound into the sandbox there: bind it again on the new
+    # /tmp (through a descriptor opened before the tmpfs hides it), read-only as it was.
+    kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _binds_below("/tmp")]
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    for path, fd in kept:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        try:
+            _mount("none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        except OSError:
+            pass  # (a bind of a locked read-only mount is read-only already)
+        os.close(fd)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     os.makedirs("/tmp/work", mode=0o777, exist_ok=True)
+
+
+def _binds_below(folder: str) -> list[str]:
+    """The outermost mount points below ``folder`` (from /proc/self/mountinfo), in order."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(folder + "/"):
+                points.append(point)
+    return [p for p in points if not any(p.startswith(q + "/") for q in points if q != p)]
 
 
 def drop_capabilities() -> None:
