@@ -44,7 +44,9 @@ from nnlib.grader.worker import (
     _jsonable,
     _safe_str,
     _streams,
+    preload,
     receive_link,
+    sandboxed_start,
 )
 
 _exec, _compile, _eval = exec, compile, eval
@@ -61,16 +63,10 @@ class Judge(JsonLines):
         self.tmp_at_start = set(_entries("/tmp")) if sandboxed else set()
 
     def serve(self) -> None:
-        import importlib
-
         hello = self.receive()
         if hello is None:
             return
-        for name in hello.get("modules", []):
-            try:
-                importlib.import_module(name)
-            except Exception:
-                pass
+        preload(hello.get("modules", []))
         import nnlib.grader.remote  # noqa: F401
 
         self.send({"nonce": hello["nonce"], "status": "ready"})
@@ -247,15 +243,7 @@ def _remove(path: str) -> None:
 
 
 def main() -> None:
-    rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
-    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
-    sandboxed = os.environ.pop("NNLIB_GRADER_SANDBOXED", None) == "1"
-    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
-    uid = os.environ.pop("NNLIB_GRADER_UID", None)
-    if uid is not None and os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(int(uid))
-        os.setuid(int(uid))
+    rfd, wfd, fdsock, sandboxed = sandboxed_start()
     Judge(rfd, wfd, fdsock, sandboxed).serve()
 
 

@@ -120,15 +120,9 @@ class Worker(JsonLines):
     # --- set-up --------------------------------------------------------------------------
     def bootstrap(self, modules: list[str]) -> None:
         """Import what students and tests use, then snapshot everything a test relies on."""
-        import importlib
-
         import numpy as np
 
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # an optional module (e.g. nnlib.grading not written yet)
-                pass
+        preload(modules)
         from IPython.core.interactiveshell import InteractiveShell
 
         self.shell = InteractiveShell.instance()
@@ -576,19 +570,41 @@ def _jsonable(value):
         return str(value)
 
 
-def main() -> None:
+def preload(modules: list[str]) -> None:
+    """Import the modules named (an optional one that is missing is left out)."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an optional module (e.g. nnlib.grading not written yet)
+            pass
+
+
+def sandboxed_start():
+    """What a process the grader started in a sandbox does first (worker, judge or zygote).
+
+    Returns its command and reply pipes, its socket for test links, and whether it runs in
+    bubblewrap, all taken out of the environment. Student code must not find the grader's
+    source tree on its path through the working directory, and a process started as root in
+    the sandbox drops to its slot's user.
+    """
     import socket
 
     rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
     fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
-    os.environ.pop("NNLIB_GRADER_SANDBOXED", None)
-    # Student code must not find the grader's source tree on its path through cwd.
+    sandboxed = os.environ.pop("NNLIB_GRADER_SANDBOXED", None) == "1"
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     uid = os.environ.pop("NNLIB_GRADER_UID", None)
-    if uid is not None and os.getuid() == 0:  # root in the sandbox: drop to this slot's user
+    if uid is not None and os.getuid() == 0:
         os.setgroups([])
         os.setgid(int(uid))
         os.setuid(int(uid))
+    return rfd, wfd, fdsock, sandboxed
+
+
+def main() -> None:
+    rfd, wfd, fdsock, _ = sandboxed_start()
     Worker(rfd, wfd, fdsock).serve()
 
 

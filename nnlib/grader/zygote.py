@@ -49,7 +49,7 @@ import socket
 import sys
 import time
 
-from nnlib.grader.worker import JsonLines
+from nnlib.grader.worker import JsonLines, _fork, preload, sandboxed_start
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -166,6 +166,8 @@ class Zygote(JsonLines):
         if hello is None:
             return
         preload(hello.get("modules", []))
+        import IPython.core.interactiveshell  # noqa: F401  (the worker's shell, made per child)
+
         why = self.probe()
         self.send({"nonce": hello["nonce"], "status": "ready", "forks": not why, "why": why})
         while True:
@@ -362,34 +364,8 @@ def _worker(cmd_r: int, res_w: int, fds: int, stderr: int) -> None:
         os._exit(code)
 
 
-def preload(modules: list[str]) -> None:
-    """Import what the workers use, so that every fork has it loaded."""
-    import importlib
-
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # an optional module (e.g. nnlib.grading not written yet)
-            pass
-    import IPython.core.interactiveshell  # noqa: F401  (the worker's shell, made per child)
-
-
-def _fork() -> int:
-    from nnlib.grader.worker import _fork as fork
-
-    return fork()
-
-
 def main() -> None:
-    rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
-    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
-    os.environ.pop("NNLIB_GRADER_SANDBOXED", None)
-    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
-    uid = os.environ.pop("NNLIB_GRADER_UID", None)
-    if uid is not None and os.getuid() == 0:  # root in the sandbox: drop to this slot's user
-        os.setgroups([])
-        os.setgid(int(uid))
-        os.setuid(int(uid))
+    rfd, wfd, fdsock, _ = sandboxed_start()
     _prctl(PR_SET_DUMPABLE, 0)  # no child may read this process's memory or descriptors
     Zygote(rfd, wfd, fdsock).serve()
 
