@@ -5,20 +5,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := book,grading,dev
+EXTRAS := book,dev
 
 .PHONY: help install test book pdf lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-install: $(STAMP)  ## create .venv with nnlib and everything the book, grader and tests need
+install: $(STAMP)  ## create .venv with nnlib, nngrader and everything the book and tests need
 
-# Re-install when the dependency list or the pins change.
-$(STAMP): pyproject.toml requirements/constraints.txt
+# Re-install when the dependency list or the pins change. nnlib (the library students install)
+# and nngrader (the instructors' class grader, its own distribution) are both editable.
+$(STAMP): pyproject.toml nngrader/pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[$(EXTRAS)]" -e ./nngrader
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
 
@@ -64,7 +65,7 @@ assignments: $(STAMP)  ## regenerate assignments/ from solutions/ with nbgrader 
 # .nnlib-secret (git-ignored, created on first use) or $$NNLIB_COURSE_SECRET.
 release-variants: $(STAMP)  ## one notebook per student with their parameters: make release-variants ASSIGNMENT=a1_neurons ROSTER=roster.csv
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make release-variants ASSIGNMENT=<name> ROSTER=<csv>"; exit 2; }
-	$(BIN)/python -m nnlib.grader release-variants "$(ASSIGNMENT)" "$(ROSTER)"
+	$(BIN)/python -m nngrader release-variants "$(ASSIGNMENT)" "$(ROSTER)"
 
 lab: $(STAMP)  ## open JupyterLab on assignments/ (nbgrader's Validate button included)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=assignments
@@ -83,15 +84,15 @@ CLUSTER_ARGS := $(if $(SCHEDULER),--scheduler "$(SCHEDULER)") $(if $(DB_URL),--d
 
 grade: $(STAMP)  ## grade a class: make grade ASSIGNMENT=a1_neurons SUBMISSIONS=<dir or zip> GRADES=<csv>
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [JOBS=n] [SCHEDULER=tcp://host:port] [DB_URL=url] [GRADE_ARGS=--feedback]"; exit 2; }
-	$(BIN)/python -m nnlib.grader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS)
+	$(BIN)/python -m nngrader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS)
 
 feedback: $(STAMP)  ## feedback HTML for every graded student: make feedback ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<name>"; exit 2; }
-	$(BIN)/python -m nnlib.grader feedback "$(ASSIGNMENT)" --jobs $(JOBS) $(if $(DB_URL),--db-url "$(DB_URL)")
+	$(BIN)/python -m nngrader feedback "$(ASSIGNMENT)" --jobs $(JOBS) $(if $(DB_URL),--db-url "$(DB_URL)")
 
 report: $(STAMP)  ## class report (scores, points per part, diagnoses, feedback links): make report ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make report ASSIGNMENT=<name>"; exit 2; }
-	$(BIN)/python -m nnlib.grader report "$(ASSIGNMENT)"
+	$(BIN)/python -m nngrader report "$(ASSIGNMENT)"
 
 # LMS=canvas or moodle; ROSTER: CSV mapping student_id to the LMS's ids; COLUMN: LMS grade column
 LMS ?= canvas
@@ -99,12 +100,12 @@ ROSTER ?= roster.csv
 COLUMN ?=
 export: $(STAMP)  ## LMS import file from the grades CSV: make export ASSIGNMENT=a1_neurons LMS=canvas|moodle ROSTER=roster.csv
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make export ASSIGNMENT=<name> LMS=canvas|moodle ROSTER=<csv> [GRADES=<csv>] [COLUMN='a1 (12345)']"; exit 2; }
-	$(BIN)/python -m nnlib.grader export $(LMS) "$(GRADES)" "$(ROSTER)" "$(basename $(GRADES))-$(LMS).csv" $(if $(COLUMN),--column "$(COLUMN)")
+	$(BIN)/python -m nngrader export $(LMS) "$(GRADES)" "$(ROSTER)" "$(basename $(GRADES))-$(LMS).csv" $(if $(COLUMN),--column "$(COLUMN)")
 
 THRESHOLD ?= 0.5
 similarity: $(STAMP)  ## pairs of alike submissions (solution cells, winnowing) side by side: make similarity ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make similarity ASSIGNMENT=<name> [THRESHOLD=0.5]"; exit 2; }
-	$(BIN)/python -m nnlib.grader similarity "$(ASSIGNMENT)" --threshold $(THRESHOLD)
+	$(BIN)/python -m nngrader similarity "$(ASSIGNMENT)" --threshold $(THRESHOLD)
 
 clean-book:  ## remove the built book (and its execution cache)
 	rm -rf _build

@@ -1,10 +1,10 @@
-"""Batch grading: ``make grade`` (python -m nnlib.grader) against stock nbgrader.
+"""Batch grading: ``make grade`` (python -m nngrader) against stock nbgrader.
 
 Builds a small course with the real ``nbgrader generate_assignment``, makes N correct
 submissions, then, in the same run and on fresh copies of the course:
 
 1. times plain sequential ``nbgrader autograde <assignment>`` (one kernel per notebook, no
-   sandbox, no feedback: the baseline) and ``python -m nnlib.grader grade`` (what ``make
+   sandbox, no feedback: the baseline) and ``python -m nngrader grade`` (what ``make
    grade`` runs: sandboxed, an embedded Dask cluster of one worker per core, gradebook and
    CSV) on 16 and on 64 submissions; the ratio's target is <= 0.3;
 2. prints the wall time per submission at 64 (target <= 0.25 s on 2 cores);
@@ -89,7 +89,7 @@ def make_grade(tmp: str, course: str, submissions: str, name: str, *extra: str) 
     ours = os.path.join(tmp, name)
     shutil.copytree(course, ours)
     grades = os.path.join(ours, "grades.csv")
-    argv = [sys.executable, "-m", "nnlib.grader", "grade", ASSIGNMENT, submissions, grades]
+    argv = [sys.executable, "-m", "nngrader", "grade", ASSIGNMENT, submissions, grades]
     elapsed = timed([*argv, "--no-progress", *extra], ours)
     with open(grades) as f:
         rows = [r.split(",") for r in f.read().splitlines()[1:]]
@@ -101,9 +101,9 @@ def make_grade(tmp: str, course: str, submissions: str, name: str, *extra: str) 
 
 def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
     """Seconds of each stage of one correct submission (the best of three)."""
-    from nnlib.grader import engine, execute, notebook, pipeline, sandbox
-    from nnlib.grader import nbgrader_steps as steps
-    from nnlib.grader.sandbox import Limits
+    from nngrader import engine, execute, notebook, pipeline, sandbox
+    from nngrader import nbgrader_steps as steps
+    from nngrader.sandbox import Limits
 
     os.environ["PATH"] = venv_env()["PATH"]
     work = os.path.join(tmp, "breakdown")
@@ -220,7 +220,7 @@ def main() -> None:
             f"(target <= {TARGET_PER_SUBMISSION} s on 2 cores)"
         )
         feedback = timed(
-            [sys.executable, "-m", "nnlib.grader", "feedback", ASSIGNMENT, "--no-progress"],
+            [sys.executable, "-m", "nngrader", "feedback", ASSIGNMENT, "--no-progress"],
             os.path.join(tmp, f"ours-{n}"),
         )
         print(f"make feedback, {n} students: {feedback:.2f} s ({feedback / n:.3f} s each)")

@@ -65,7 +65,7 @@ def grade(course: str, submissions: str, grades: str, *extra: str) -> subprocess
     argv = [
         sys.executable,
         "-m",
-        "nnlib.grader",
+        "nngrader",
         "grade",
         ASSIGNMENT,
         submissions,
@@ -94,7 +94,7 @@ def graded(tmp_path_factory):
     grades = str(root / "grades.csv")
     done = grade(course, submissions, grades)
     assert done.returncode == 0, done.stderr[-4000:]
-    argv = [sys.executable, "-m", "nnlib.grader", "feedback", ASSIGNMENT, "--no-progress"]
+    argv = [sys.executable, "-m", "nngrader", "feedback", ASSIGNMENT, "--no-progress"]
     done = subprocess.run(argv, cwd=course, env=venv_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
     return {
@@ -211,7 +211,7 @@ def test_refuses_without_sandbox_unless_unsafe(graded, tmp_path):
     submissions = str(tmp_path / "subs")
     write_class(course, submissions, [c for c in CASES if c.name == "correct"], prefix="new_")
     env = {**venv_env(), "PATH": os.path.dirname(sys.executable)}  # no bwrap on PATH
-    argv = [sys.executable, "-m", "nnlib.grader", "grade", ASSIGNMENT, submissions, "g.csv"]
+    argv = [sys.executable, "-m", "nngrader", "grade", ASSIGNMENT, submissions, "g.csv"]
     done = subprocess.run(argv, cwd=course, env=env, capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     assert "bubblewrap (bwrap) is not installed" in done.stderr and "--unsafe" in done.stderr
@@ -220,7 +220,7 @@ def test_refuses_without_sandbox_unless_unsafe(graded, tmp_path):
 
 
 def test_help_documents_the_command():
-    run = [sys.executable, "-m", "nnlib.grader"]
+    run = [sys.executable, "-m", "nngrader"]
     done = subprocess.run([*run, "grade", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     for word in ("--jobs", "--unsafe", "--memory", "--timeout", "zip", "reason", "bubblewrap"):

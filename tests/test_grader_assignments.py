@@ -1,9 +1,9 @@
-"""The five real assignments graded by ``python -m nnlib.grader``: the instructor's solution
+"""The five real assignments graded by ``python -m nngrader``: the instructor's solution
 and the correct alternative solutions, submitted as students, get full marks.
 
 Every test of these notebooks runs in the judge and reaches the student's functions, classes
 and objects (a scalar autograd ``Value``, layers, an MLP, an optimizer given the check's own
-Parameters) only through :mod:`nnlib.grader.remote`, so this proves the split loses nothing a
+Parameters) only through :mod:`nngrader.remote`, so this proves the split loses nothing a
 real check needs.
 """
 
@@ -50,7 +50,7 @@ def graded(tmp_path_factory):
             folder.mkdir(parents=True)
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
         grades = root / f"{name}.csv"
-        argv = [sys.executable, "-m", "nnlib.grader", "grade", name, str(submissions)]
+        argv = [sys.executable, "-m", "nngrader", "grade", name, str(submissions)]
         argv += [str(grades), "--no-progress"]
         done = subprocess.run(
             argv, cwd=root, env=make_assignments.nbgrader_env(), capture_output=True, text=True

@@ -66,7 +66,7 @@ def run_grade(classroom, name: str, *extra: str, wait: bool = True):
     course = str(classroom["root"] / name)
     shutil.copytree(classroom["course"], course)
     os.remove(os.path.join(course, "gradebook.db"))  # generate_assignment's: start with none
-    argv = [sys.executable, "-m", "nnlib.grader", "grade", ASSIGNMENT]
+    argv = [sys.executable, "-m", "nngrader", "grade", ASSIGNMENT]
     argv += [classroom["submissions"], os.path.join(course, "grades.csv"), *FAST, *extra]
     proc = subprocess.Popen(
         argv, cwd=course, env=venv_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -151,7 +151,7 @@ def test_embedded_run_keeps_its_gradebook_at_db_url(embedded):
 
 
 def test_feedback_reads_the_gradebook_at_db_url(embedded):
-    argv = [sys.executable, "-m", "nnlib.grader", "feedback", ASSIGNMENT, "--no-progress"]
+    argv = [sys.executable, "-m", "nngrader", "feedback", ASSIGNMENT, "--no-progress"]
     argv += ["--db-url", f"sqlite:///{embedded['db']}"]
     done = subprocess.run(
         argv, cwd=embedded["course"], env=venv_env(), capture_output=True, text=True

@@ -1,4 +1,4 @@
-"""The grading task itself (nnlib.grader.engine): machine-wide slots and the time budget."""
+"""The grading task itself (nngrader.engine): machine-wide slots and the time budget."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from nnlib.grader import engine
-from nnlib.grader.execute import Cell
-from nnlib.grader.sandbox import Limits
+from nngrader import engine
+from nngrader.execute import Cell
+from nngrader.sandbox import Limits
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def no_judge_left():
 
 HOLD = """
 import sys, time
-from nnlib.grader import engine
+from nngrader import engine
 with engine.slot() as n:
     print(n, flush=True)
     sys.stdin.readline()

@@ -68,7 +68,7 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         nb = _submission(release, src, replacements)
         (folder / f"{NAME}.ipynb").write_text(json.dumps(nb))
-    argv = [sys.executable, "-m", "nnlib.grader", "grade", NAME, str(root / "incoming")]
+    argv = [sys.executable, "-m", "nngrader", "grade", NAME, str(root / "incoming")]
     argv += [str(root / "grades.csv"), "--no-progress", "--timeout", "3", "--test-timeout", "3"]
     done = subprocess.run(
         argv, cwd=root, env=make_assignments.nbgrader_env(), capture_output=True, text=True

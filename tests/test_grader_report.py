@@ -30,7 +30,7 @@ from instructor.course import (
     write_submission,
 )
 
-from nnlib.grader import lms, report
+from nngrader import lms, report
 
 pytestmark = [
     pytest.mark.grading,
@@ -59,7 +59,7 @@ def graded(tmp_path_factory):
     }.items():
         write_submission(subs, sid, answer(release, answers))
     grades = str(root / "grades.csv")
-    argv = [sys.executable, "-m", "nnlib.grader", "grade", ASSIGNMENT, subs, grades, *FAST]
+    argv = [sys.executable, "-m", "nngrader", "grade", ASSIGNMENT, subs, grades, *FAST]
     argv += ["--feedback", "--roster", os.path.join(FIXTURES, "roster.csv")]
     argv += ["--export", "canvas", "--export", "moodle", "--lms-column", "pv (4711)"]
     done = subprocess.run(argv, cwd=course, env=venv_env(), capture_output=True, text=True)
@@ -132,7 +132,7 @@ def test_report_has_a_png_per_figure_and_links_to_each_feedback(graded):
 
 def test_report_command_rewrites_the_same_report(graded, tmp_path):
     out = tmp_path / "again"
-    argv = [sys.executable, "-m", "nnlib.grader", "report", ASSIGNMENT, "--out", str(out)]
+    argv = [sys.executable, "-m", "nngrader", "report", ASSIGNMENT, "--out", str(out)]
     done = subprocess.run(
         [*argv, "--no-progress"],
         cwd=graded["course"],

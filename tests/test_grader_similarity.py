@@ -18,7 +18,7 @@ import sys
 import nbformat
 import pytest
 
-from nnlib.grader import similarity
+from nngrader import similarity
 from tests.test_assignments import ALTERNATIVES, _submission, release_nb, source_nb
 
 NAME = "a4_layers"
@@ -76,7 +76,7 @@ def course(tmp_path_factory):
 
 def test_near_copies_are_the_top_pair_and_honest_solutions_are_not_flagged(course):
     before = _tree_digest(course)
-    argv = [sys.executable, "-m", "nnlib.grader", "similarity", NAME, "--no-progress"]
+    argv = [sys.executable, "-m", "nngrader", "similarity", NAME, "--no-progress"]
     done = subprocess.run(argv, cwd=course, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "1 flagged pairs" in done.stderr

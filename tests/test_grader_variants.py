@@ -41,7 +41,7 @@ from instructor.course import (
     write_submission,
 )
 
-from nnlib.grader import variants
+from nngrader import variants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "test-secret-0123456789abcdef"
@@ -54,7 +54,7 @@ needs_bwrap = pytest.mark.skipif(
 
 def _run(course: str, *argv: str) -> subprocess.CompletedProcess:
     env = {**venv_env(), variants.SECRET_ENV: SECRET}
-    cmd = [sys.executable, "-m", "nnlib.grader", *argv, "--no-progress"]
+    cmd = [sys.executable, "-m", "nngrader", *argv, "--no-progress"]
     return subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
 
 
@@ -274,7 +274,7 @@ def test_a1_variants_released_and_graded_with_a_roster(tmp_path):
 def test_the_judge_gets_the_graders_parameters_not_the_students(tmp_path):
     from instructor.course import source_notebook
 
-    from nnlib.grader import notebook
+    from nngrader import notebook
 
     source = source_notebook()
     student = copy.deepcopy(source)

@@ -1,4 +1,4 @@
-"""The zygote (nnlib.grader.zygote): each student's worker forked, isolated, clean.
+"""The zygote (nngrader.zygote): each student's worker forked, isolated, clean.
 
 Each test runs real sandboxes: a slot's kept judge and zygote, and workers forked from it.
 """
@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
-from nnlib.grader import execute, sandbox
-from nnlib.grader.execute import Cell
-from nnlib.grader.sandbox import Limits
+from nngrader import execute, sandbox
+from nngrader.execute import Cell
+from nngrader.sandbox import Limits
 
 pytestmark = [
     pytest.mark.grading,
@@ -185,7 +185,7 @@ def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, m
     monkeypatch.setattr(execute, "_WARNED", set())
     slot = execute.SlotSandboxes(LIMITS, None, False, NPROC)  # (root maps to itself only)
     try:
-        with caplog.at_level(logging.WARNING, logger="nnlib.grader"):
+        with caplog.at_level(logging.WARNING, logger="nngrader"):
             replies, worker = run(slot, "print(6 * 7)")
         assert slot.forks is False and "unshare" in slot.why, slot.why
         assert isinstance(worker.student, execute.Process)

@@ -71,3 +71,39 @@ def test_import_nnlib_loads_neither_matplotlib_nor_ipywidgets():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import nnlib loaded {out.stdout.strip()}"
+
+
+def test_no_nnlib_module_loads_the_grader_nbgrader_or_dask():
+    """Students (and the in-browser book) install nnlib alone: none of it needs the grader."""
+    code = (
+        "import importlib, pkgutil, sys, nnlib\n"
+        "for m in pkgutil.walk_packages(nnlib.__path__, 'nnlib.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [m for m in ('nngrader', 'nbgrader', 'distributed', 'dask', 'nbclient')\n"
+        "       if m in sys.modules]\n"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"importing nnlib's modules loaded {out.stdout.strip()}"
+
+
+@pytest.mark.slow
+def test_nnlib_wheel_holds_no_grader_code(tmp_path):
+    """The wheel built from the checkout's pyproject is the library alone."""
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # a copy: setuptools' build/ folder stays out of the checkout
+    shutil.copytree(root, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "*.db"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "-w", tmp_path / "wheels", src],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "wheels").glob("nnlib-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("nnlib/grading/") for n in names)
+    tops = {n.split("/")[0] for n in names if not n.startswith("nnlib-")}
+    assert tops == {"nnlib"}, f"the nnlib wheel holds {sorted(tops - {'nnlib'})}"

@@ -261,9 +261,9 @@ def release(
 
     from tqdm import tqdm
 
-    from nnlib.grader.lms import read_roster
-    from nnlib.grader.nbgrader_steps import coursedir
-    from nnlib.grader.pipeline import atomic_write
+    from nngrader.lms import read_roster
+    from nngrader.nbgrader_steps import coursedir
+    from nngrader.pipeline import atomic_write
 
     course = os.path.abspath(course)
     cd = coursedir(course)

@@ -1,6 +1,6 @@
 """Run one notebook's cells in a sandboxed worker and keep every fault to its cell.
 
-The host side of :mod:`nnlib.grader.worker`. Each cell gets a wall-clock deadline. When a cell
+The host side of :mod:`nngrader.worker`. Each cell gets a wall-clock deadline. When a cell
 overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
 sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
 sandbox is started, the student cells that ran before it are replayed silently, and execution
@@ -25,10 +25,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from nnlib.grader import sandbox
-from nnlib.grader.sandbox import Limits
+from nngrader import sandbox
+from nngrader.sandbox import Limits
 
-log = logging.getLogger("nnlib.grader")
+log = logging.getLogger("nngrader")
 
 #: Modules the worker imports before any student code, so that the snapshot covers them.
 PRELOAD = [
@@ -220,7 +220,7 @@ class Process(Channel):
         uid: int | None,
         unsafe: bool,
         nproc: int | None,
-        module: str = "nnlib.grader.worker",
+        module: str = "nngrader.worker",
     ):
         super().__init__(limits)
         fds = self.fd_end.fileno()
@@ -263,7 +263,7 @@ class Process(Channel):
 
 
 class Forked(Channel):
-    """A student's worker forked by the slot's zygote (:mod:`nnlib.grader.zygote`)."""
+    """A student's worker forked by the slot's zygote (:mod:`nngrader.zygote`)."""
 
     def __init__(self, limits: Limits, zygote: Process, deadline: float) -> None:
         super().__init__(limits)
@@ -305,8 +305,8 @@ class SlotSandboxes:
     """The sandboxes a grading slot keeps from one submission to the next: judge and zygote.
 
     Neither ever runs student code, so neither need be new for each submission. The judge
-    (:mod:`nnlib.grader.judge`) runs the tests; :meth:`reset` before each submission clears what
-    the previous one left. The zygote (:mod:`nnlib.grader.zygote`) has numpy, nnlib and IPython
+    (:mod:`nngrader.judge`) runs the tests; :meth:`reset` before each submission clears what
+    the previous one left. The zygote (:mod:`nngrader.zygote`) has numpy, nnlib and IPython
     loaded and forks each student's worker (:meth:`student`) isolated in new namespaces, which
     saves the worker's interpreter start and imports; where the kernel does not allow that
     (``forks`` is False, ``why`` says why), each worker is a new sandbox of its own, as it is
@@ -330,10 +330,10 @@ class SlotSandboxes:
         starting = []
         if self.judge is None or not self.judge_ready:
             self.discard_judge()
-            self.judge = Process(*self.settings, module="nnlib.grader.judge")
+            self.judge = Process(*self.settings, module="nngrader.judge")
             starting.append(("judge", self.judge, self.judge.send(hello, deadline)))
         if self.zygote is None and self.forks is not False:
-            zygote = Process(*self.settings, module="nnlib.grader.zygote")
+            zygote = Process(*self.settings, module="nngrader.zygote")
             try:
                 starting.append(("zygote", zygote, zygote.send(hello, deadline)))
                 self.zygote = zygote
@@ -599,7 +599,7 @@ def _command(cell: Cell, quiet: bool = False) -> dict:
 
 def _visible(source: str) -> str:
     """A test's source without its hidden blocks (what the student's release shows too)."""
-    from nnlib.grader.notebook import strip_hidden  # notebook imports this module
+    from nngrader.notebook import strip_hidden  # notebook imports this module
 
     return strip_hidden(source, replacement=None)
 

@@ -1,6 +1,6 @@
 """The class report: what a lecturer should re-teach after grading an assignment.
 
-``python -m nnlib.grader report ASSIGNMENT`` (``make report``; ``grade`` writes it too) reads
+``python -m nngrader report ASSIGNMENT`` (``make report``; ``grade`` writes it too) reads
 what grading left in the course folder, never the students' code:
 
 * nbgrader's gradebook: each student's score and the points of each part (graded cell);
@@ -111,7 +111,7 @@ def collect(
     from nbgrader.api import Gradebook, MissingEntry
     from tqdm import tqdm
 
-    from nnlib.grader.nbgrader_steps import coursedir
+    from nngrader.nbgrader_steps import coursedir
 
     course = os.path.abspath(course)
     cd = coursedir(course, db_url)
@@ -304,7 +304,7 @@ def write(
     db_url: str | None = None,
 ) -> str:
     """Write the class report of ``assignment``; return the path of its HTML page."""
-    from nnlib.grader.pipeline import atomic_write
+    from nngrader.pipeline import atomic_write
 
     report = collect(course, assignment, progress, db_url)
     out = os.path.abspath(out or os.path.join(course, "reports", assignment))

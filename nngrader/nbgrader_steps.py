@@ -21,10 +21,10 @@ from traitlets import Bool, Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from nnlib.grader.execute import source_hash
-from nnlib.grader.notebook import HIDDEN_BEGIN, strip_hidden
+from nngrader.execute import source_hash
+from nngrader.notebook import HIDDEN_BEGIN, strip_hidden
 
-log = logging.getLogger("nnlib.grader")
+log = logging.getLogger("nngrader")
 
 
 class ReplayExecute(NbGraderPreprocessor):

@@ -1,7 +1,7 @@
 """The judge: the process that runs test cells, and never runs student code.
 
-Started by :mod:`nnlib.grader.execute` next to each student's worker, in a sandbox of its own
-(same bubblewrap set-up and limits) as ``python -I -m nnlib.grader.judge``. It speaks JSON
+Started by :mod:`nngrader.execute` next to each student's worker, in a sandbox of its own
+(same bubblewrap set-up and limits) as ``python -I -m nngrader.judge``. It speaks JSON
 lines with the grader over two inherited pipes that no other process holds, and receives, for
 each test, one end of a socket whose other end the grader gives to the student's worker.
 
@@ -11,7 +11,7 @@ For each test it forks a child that
    numpy, nnlib and the standard modules the worker trusts, run here, never asked from the
    student side, so ``np`` and ``grading`` are the judge's own);
 2. asks the student side for the other names the test reads; they arrive as data (by value)
-   or as proxies (:mod:`nnlib.grader.remote`);
+   or as proxies (:mod:`nngrader.remote`);
 3. runs the test's source with the builtin ``exec`` and sends the verdict (``ok`` or
    ``error``, the outputs, the student side's report of tampering and reference use) to the
    grader, tagged with the command's nonce.
@@ -36,7 +36,7 @@ import signal
 import socket
 import sys
 
-from nnlib.grader.worker import (
+from nngrader.worker import (
     JsonLines,
     _Capture,
     _ended_reason,
@@ -67,7 +67,7 @@ class Judge(JsonLines):
         if hello is None:
             return
         preload(hello.get("modules", []))
-        import nnlib.grader.remote  # noqa: F401
+        import nngrader.remote  # noqa: F401
 
         self.send({"nonce": hello["nonce"], "status": "ready"})
         while True:
@@ -124,7 +124,7 @@ class Judge(JsonLines):
 
 
 def _judge(cmd: dict, link: socket.socket) -> dict:
-    from nnlib.grader import remote
+    from nngrader import remote
 
     os.setpgid(0, 0)
     name = f"<test:{cmd.get('grade_id')}>"

@@ -1,4 +1,4 @@
-"""``python -m nnlib.grader``: grade a class (see ``--help``)."""
+"""``python -m nngrader``: grade a class (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 
-from nnlib.grader.sandbox import Limits, SandboxUnavailable
+from nngrader.sandbox import Limits, SandboxUnavailable
 
 EPILOG = """\
 SUBMISSIONS holds one folder per student id with that student's files (the notebook may sit
@@ -37,7 +37,7 @@ gradebook stay on this machine (--db-url for a gradebook elsewhere, e.g. Postgre
 def build_parser() -> argparse.ArgumentParser:
     d = Limits()
     p = argparse.ArgumentParser(
-        prog="python -m nnlib.grader",
+        prog="python -m nngrader",
         description="Autograde a class's submissions with nbgrader, sandboxed and in parallel.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
         q.add_argument("--no-report", action="store_true", help="do not write the class report")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
-    from nnlib.grader import instructor_cli
+    from nngrader import instructor_cli
 
     instructor_cli.add_grade_options(g)
     instructor_cli.add_commands(sub)
@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # nbgrader's and nbformat's chatter about notebooks it repairs
         warnings.filterwarnings("ignore", module=r"nbgrader\..*|nbformat\..*|sqlalchemy\..*")
         warnings.filterwarnings("ignore", message=r".*(cell id|id field|not in session).*")
-    from nnlib.grader import instructor_cli
+    from nngrader import instructor_cli
 
     if args.command in instructor_cli.COMMANDS:
         return instructor_cli.run(args)
-    from nnlib.grader.pipeline import Options, feedback, grade
+    from nngrader.pipeline import Options, feedback, grade
 
     start = time.monotonic()
     if args.command == "feedback":
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     instructor_cli.check_grade_options(args)
-    from nnlib.grader.engine import NoWorkers
+    from nngrader.engine import NoWorkers
 
     try:
         path = grade(options)

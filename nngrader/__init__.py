@@ -1,6 +1,6 @@
 """Batch grading of a class's nbgrader submissions, sandboxed and fault-isolated.
 
-Run ``python -m nnlib.grader --help`` (or ``make grade``). This package imports nbgrader and
+Run ``python -m nngrader --help`` (or ``make grade``). This package imports nbgrader and
 other heavy tools only inside its submodules; ``import nnlib`` never imports it.
 
 Modules:

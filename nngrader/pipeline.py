@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nnlib.grader import engine, notebook, sandbox, variants
-from nnlib.grader.sandbox import Limits
+from nngrader import engine, notebook, sandbox, variants
+from nngrader.sandbox import Limits
 
-log = logging.getLogger("nnlib.grader")
+log = logging.getLogger("nngrader")
 VERSION = "1"
 CSV_KEYS = [
     "assignment",
@@ -48,7 +48,7 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 
 @dataclass
 class Options:
-    """What ``grade`` was asked to do (see ``python -m nnlib.grader --help``)."""
+    """What ``grade`` was asked to do (see ``python -m nngrader --help``)."""
 
     assignment: str
     submissions: str
@@ -62,8 +62,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     scheduler: str | None = None  # a running dask scheduler's address; None: an embedded one
     db_url: str | None = None  # nbgrader's gradebook URL; None: the course's (sqlite)
-    report: bool = True  # the class report (nnlib.grader.report) after grading
-    roster: str = ""  # a roster: per-student variants are graded (nnlib.grader.variants)
+    report: bool = True  # the class report (nngrader.report) after grading
+    roster: str = ""  # a roster: per-student variants are graded (nngrader.variants)
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -238,7 +238,7 @@ def job(entry: dict, sources: dict, options: Options) -> engine.Job:
 def grade(options: Options) -> str:
     """Grade the class; return the path of the grades CSV.
 
-    The sandboxed runs are tasks on a Dask cluster (:mod:`nnlib.grader.engine`: an embedded one
+    The sandboxed runs are tasks on a Dask cluster (:mod:`nngrader.engine`: an embedded one
     of ``jobs`` worker processes, or ``options.scheduler``), started in a thread; meanwhile this
     thread loads nbgrader and, as each student's run comes back, stores it and records it with
     nbgrader's autograde, so nbgrader's own work overlaps the runs.
@@ -271,7 +271,7 @@ def grade(options: Options) -> str:
     starter = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     started = starter.submit(start) if jobs else None
     try:
-        from nnlib.grader import nbgrader_steps as steps
+        from nngrader import nbgrader_steps as steps
 
         db = options.db_url
         steps.ensure_gradebook(course, options.assignment, db_url=db)
@@ -325,7 +325,7 @@ def grade(options: Options) -> str:
 
 
 def _report(options: Options) -> None:
-    from nnlib.grader import report
+    from nngrader import report
 
     try:
         where = report.write(
@@ -345,7 +345,7 @@ def _feedback_apart(options: Options) -> None:
     """
     import subprocess
 
-    argv = [sys.executable, "-m", "nnlib.grader", "feedback", options.assignment]
+    argv = [sys.executable, "-m", "nngrader", "feedback", options.assignment]
     argv += ["--course", options.course, "--jobs", str(options.jobs), "--no-report"]
     argv += [] if options.progress else ["--no-progress"]
     argv += ["--show-hidden-tests"] if options.show_hidden_tests else []
@@ -367,7 +367,7 @@ def feedback(options: Options, students: list[str] | None = None) -> list[str]:
     """nbgrader's feedback HTML for each graded student, ``jobs`` processes at a time."""
     import multiprocessing
 
-    from nnlib.grader import nbgrader_steps as steps
+    from nngrader import nbgrader_steps as steps
 
     course = os.path.abspath(options.course)
     if students is None:
@@ -415,7 +415,7 @@ def _stored_key(path: str) -> str | None:
 
 
 def write_csv(options: Options, students: dict, state: str) -> str:
-    from nnlib.grader import nbgrader_steps as steps
+    from nngrader import nbgrader_steps as steps
 
     rows, info = steps.scores(options.course, options.assignment, options.db_url)
     buffer = io.StringIO()

@@ -1,19 +1,19 @@
 """The process that runs one student's notebook inside the sandbox.
 
-It is started by :mod:`nnlib.grader.execute` as ``python -I -m nnlib.grader.worker`` inside
+It is started by :mod:`nngrader.execute` as ``python -I -m nngrader.worker`` inside
 bubblewrap and speaks JSON lines over two inherited pipe descriptors (its stdout and stderr
 lead nowhere the grader reads). Nothing here is trusted once the first student cell ran; the
 host only believes messages that echo the nonce of the command they answer.
 
 Student cells run in this process, one after the other, like a Jupyter kernel. Test cells do
-*not* run here: each runs in the judge (:mod:`nnlib.grader.judge`), a separate sandboxed
+*not* run here: each runs in the judge (:mod:`nngrader.judge`), a separate sandboxed
 process that never runs student code and sends the verdict to the grader itself. For each
 test this worker forks a child, so the test sees exactly the state the student's code left
 and nothing a previous test left, background threads are gone, and a crash, ``os._exit`` or
 memory bomb only ends that child. The child puts back what the student's code may have
 patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile hooks, the
 global random state), notes every such change as tampering, and then only serves the judge's
-operations on the student's objects (:mod:`nnlib.grader.remote`): whatever the student's code
+operations on the student's objects (:mod:`nngrader.remote`): whatever the student's code
 does in there, it cannot reach the test's code, data or verdict. Calls into nnlib's reference
 implementation of the part being tested are caught by a profile hook and reported.
 """
@@ -21,6 +21,7 @@ implementation of the part being tested are caught by a profile hook and reporte
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -171,9 +172,9 @@ class Worker(JsonLines):
     def run_test(self, cmd: dict) -> dict:
         """Fork; the child restores trusted state and serves the judge's requests.
 
-        The test itself runs in the judge (:mod:`nnlib.grader.judge`), which sends the verdict
+        The test itself runs in the judge (:mod:`nngrader.judge`), which sends the verdict
         to the grader on its own pipe; the child only answers operations on the student's
-        objects over the socket the grader passed for this test (:mod:`nnlib.grader.remote`).
+        objects over the socket the grader passed for this test (:mod:`nngrader.remote`).
         """
         link = receive_link(self.fdsock)
         if link is None:
@@ -208,7 +209,7 @@ class Worker(JsonLines):
             sys.stdout, sys.stderr = old
 
     def _serve_test(self, cmd: dict, link) -> None:
-        from nnlib.grader import remote
+        from nngrader import remote
 
         os.setpgid(0, 0)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
@@ -436,7 +437,9 @@ class _ReferenceHook:
 
 
 _MISSING = object()
-_NNLIB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where nnlib's and the grader's own files live: frames from them are not the student's.
+_NNLIB_DIR = os.path.dirname(os.path.abspath(importlib.util.find_spec("nnlib").origin))
+_GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _genuine(module) -> bool:
@@ -540,8 +543,7 @@ def _student_traceback(exc: BaseException) -> list[str]:
         frames = [
             f
             for f in traceback.extract_tb(exc.__traceback__)
-            if not f.filename.startswith(_NNLIB_DIR + os.sep + "grader")
-            and "IPython" not in f.filename
+            if not f.filename.startswith(_GRADER_DIR + os.sep) and "IPython" not in f.filename
         ]
         lines = traceback.format_list(frames[-8:])
         lines += traceback.format_exception_only(_type(exc), exc)

@@ -4,9 +4,9 @@ Each notebook runs in its own bubblewrap sandbox:
 
 - no network (``--unshare-net``), its own process, IPC and host-name namespaces;
 - a file system that holds only read-only copies of ``/usr``, the Python installation, the
-  virtual environment and the ``nnlib`` package, plus an empty private ``/tmp`` (the working
-  directory): the course folder, the gradebook, the source notebooks and the other students'
-  files do not exist in it;
+  virtual environment and the ``nnlib`` and ``nngrader`` packages, plus an empty private
+  ``/tmp`` (the working directory): the course folder, the gradebook, the source notebooks
+  and the other students' files do not exist in it;
 - a cleared environment (no instructor secrets): only ``PATH``, ``HOME=/tmp``, ``LANG`` and the
   grader's own settings;
 - an unprivileged user: when the grader runs as root, the worker drops to a user id of its own
@@ -17,6 +17,7 @@ Each notebook runs in its own bubblewrap sandbox:
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import resource
 import shutil
@@ -25,6 +26,10 @@ import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
+
+#: The packages a sandbox sees (read-only): the library the student's code uses, and the
+#: grader's sandbox half that runs it.
+PACKAGES = ("nnlib", "nngrader")
 
 #: User ids the worker switches to when the grader runs as root: ``UID_BASE + slot``.
 UID_BASE = 61000
@@ -76,8 +81,9 @@ def _binds() -> list[str]:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     seen = set()
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for path in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], package):
+    # The two package folders alone, never the checkout around them (it may be the course).
+    packages = [os.path.dirname(importlib.util.find_spec(name).origin) for name in PACKAGES]
+    for path in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], *packages):
         path = os.path.realpath(path)
         if path.startswith("/usr/") or any(path.startswith(s + "/") or path == s for s in seen):
             continue
@@ -129,12 +135,12 @@ def command(
     uid: int | None,
     unsafe: bool = False,
     fds: int | None = None,
-    module: str = "nnlib.grader.worker",
+    module: str = "nngrader.worker",
 ) -> tuple[list, dict]:
     """The argv and environment that start one worker or judge (sandboxed unless ``unsafe``).
 
     ``fds`` is a Unix socket over which the grader passes each test's link (see
-    :mod:`nnlib.grader.judge`).
+    :mod:`nngrader.judge`).
     """
     python = [os.path.abspath(sys.executable), "-I", "-m", module]
     env = environment(rfd, wfd, uid, fds)

@@ -639,7 +639,7 @@ def _arrays_in(values, depth: int = 0) -> list:
 
 
 def _trusted_module(name: str) -> bool:
-    from nnlib.grader.worker import TRUSTED_PREFIXES
+    from nngrader.worker import TRUSTED_PREFIXES
 
     return name.split(".")[0] in TRUSTED_PREFIXES and all(_NAME.match(p) for p in name.split("."))
 
@@ -651,7 +651,7 @@ def _nnlib_class(dotted) -> type | None:
     import importlib
 
     module, _, name = dotted.rpartition(".")
-    if not all(_NAME.match(p) for p in dotted.split(".")) or module.startswith("nnlib.grader"):
+    if not all(_NAME.match(p) for p in dotted.split(".")) or module.startswith("nngrader"):
         return None
     try:
         cls = getattr(importlib.import_module(module), name)

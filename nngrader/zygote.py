@@ -2,10 +2,10 @@
 
 A new worker sandbox spends about 0.2 s starting an interpreter and importing numpy, nnlib and
 IPython, far more than a correct submission's cells and tests take. The zygote pays that once
-per grading slot: started by :mod:`nnlib.grader.execute` in the slot's sandbox (the same
-bubblewrap set-up, user id and limits as a worker) as ``python -I -m nnlib.grader.zygote``, it
+per grading slot: started by :mod:`nngrader.execute` in the slot's sandbox (the same
+bubblewrap set-up, user id and limits as a worker) as ``python -I -m nngrader.zygote``, it
 imports them and then, for each submission, forks a child that becomes the student's worker
-(:mod:`nnlib.grader.worker`). It never runs student code itself.
+(:mod:`nngrader.worker`). It never runs student code itself.
 
 Each child is kept from the zygote and from the slot's earlier children as a new sandbox would be:
 
@@ -49,7 +49,7 @@ import socket
 import sys
 import time
 
-from nnlib.grader.worker import JsonLines, _fork, preload, sandboxed_start
+from nngrader.worker import JsonLines, _fork, preload, sandboxed_start
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -340,8 +340,8 @@ def _init(cmd_r: int, res_w: int, fds: int, stderr: int, report: int) -> None:
 
 
 def _worker(cmd_r: int, res_w: int, fds: int, stderr: int) -> None:
-    """The student's worker, as :func:`nnlib.grader.worker.main` starts it in a new sandbox."""
-    from nnlib.grader import worker
+    """The student's worker, as :func:`nngrader.worker.main` starts it in a new sandbox."""
+    from nngrader import worker
 
     code = 0
     try:

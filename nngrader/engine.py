@@ -20,7 +20,7 @@ process keeps the slots it took until it ends (one per thread at most), and with
 sandboxes from one task to the next, neither of which ever runs
 student code: the judge (reset before each submission) and the zygote, which forks each
 submission's student worker with numpy and nnlib loaded, in namespaces of its own
-(:mod:`nnlib.grader.zygote`).
+(:mod:`nngrader.zygote`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from nnlib.grader import execute, sandbox
-from nnlib.grader.sandbox import Limits
+from nngrader import execute, sandbox
+from nngrader.sandbox import Limits
 
-log = logging.getLogger("nnlib.grader")
+log = logging.getLogger("nngrader")
 #: Slots (and so user ids) a machine hands out at most at the same time.
 MAX_SLOTS = 1000
 #: Seconds a running scheduler is given to have a first worker.
@@ -128,7 +128,7 @@ def run_job(job: Job) -> dict:
 
     The result is ``{"key", "notebooks": {name: {"cells": {idx: {"hash", "outputs"}}}},
     "reasons"}``. The whole submission shares one time budget (``Limits.budget``). Raises
-    :class:`~nnlib.grader.sandbox.SandboxUnavailable` when this machine cannot start a
+    :class:`~nngrader.sandbox.SandboxUnavailable` when this machine cannot start a
     sandbox at all (no bubblewrap, no namespaces): that is the machine's fault, not the
     submission's, and the head stops the batch with the reason.
     """
