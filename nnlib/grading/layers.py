@@ -15,6 +15,7 @@ from nnlib import functional as F
 from nnlib import losses, modules
 from nnlib.grading._safe import _default_rng
 from nnlib.grading.checks import check_layer, check_loss, random_array
+from nnlib.grading.policy import policy_for
 
 __all__ = [
     "check_activation",
@@ -27,17 +28,7 @@ __all__ = [
 #: The references a layer exercise must not call: every concrete layer of nnlib (not the
 #: ``Module``/``Parameter`` base the students build on, nor ``Sequential``, which only chains
 #: their layers), every activation function and every loss.
-LAYER_REFERENCES = [
-    *(
-        f"nnlib.modules.{name}"
-        for name in (
-            "Linear Identity Sigmoid Tanh ReLU LeakyReLU ELU Softplus Softsign Step Softmax "
-            "Dropout MLP"
-        ).split()
-    ),
-    "nnlib.functional",
-    "nnlib.losses",
-]
+LAYER_REFERENCES = list(policy_for("a4_layers").forbidden)
 
 
 def check_linear(
