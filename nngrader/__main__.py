@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 
-from nngrader.sandbox import Limits, SandboxUnavailable
+from nngrader.host.containment import Limits, SandboxUnavailable
 
 EPILOG = """\
 SUBMISSIONS holds one folder per student id with that student's files (the notebook may sit
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
         q.add_argument("--no-report", action="store_true", help="do not write the class report")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
-    from nngrader import instructor_cli
+    from nngrader.host import instructor_cli
 
     instructor_cli.add_grade_options(g)
     instructor_cli.add_commands(sub)
@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # nbgrader's and nbformat's chatter about notebooks it repairs
         warnings.filterwarnings("ignore", module=r"nbgrader\..*|nbformat\..*|sqlalchemy\..*")
         warnings.filterwarnings("ignore", message=r".*(cell id|id field|not in session).*")
-    from nngrader import instructor_cli
+    from nngrader.host import instructor_cli
 
     if args.command in instructor_cli.COMMANDS:
         return instructor_cli.run(args)
-    from nngrader.pipeline import Options, feedback, grade
+    from nngrader.host.pipeline import Options, feedback, grade
 
     start = time.monotonic()
     if args.command == "feedback":
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     instructor_cli.check_grade_options(args)
-    from nngrader.engine import NoWorkers
+    from nngrader.host.engine import NoWorkers
 
     try:
         path = grade(options)

@@ -1,4 +1,4 @@
-"""The grading task itself (nngrader.engine): machine-wide slots and the time budget."""
+"""The grading task itself (nngrader.host.engine): machine-wide slots and the time budget."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from nngrader import engine
-from nngrader.execute import Cell
-from nngrader.sandbox import Limits
+from nngrader.host import engine
+from nngrader.host.containment import Limits
+from nngrader.host.execute import Cell
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def no_judge_left():
 
 HOLD = """
 import sys, time
-from nngrader import engine
+from nngrader.host import engine
 with engine.slot() as n:
     print(n, flush=True)
     sys.stdin.readline()

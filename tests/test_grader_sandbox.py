@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nngrader.execute import Cell, run_cells
-from nngrader.sandbox import UID_BASE, Limits
+from nngrader.host.containment import UID_BASE, Limits
+from nngrader.host.execute import Cell, run_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 

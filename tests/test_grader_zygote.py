@@ -1,4 +1,4 @@
-"""The zygote (nngrader.zygote): each student's worker forked, isolated, clean.
+"""The zygote (nngrader.sandbox.zygote): each student's worker forked, isolated, clean.
 
 Each test runs real sandboxes: a slot's kept judge and zygote, and workers forked from it.
 """
@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
-from nngrader import execute, sandbox
-from nngrader.execute import Cell
-from nngrader.sandbox import Limits
+from nngrader.host import containment, execute
+from nngrader.host.containment import Limits
+from nngrader.host.execute import Cell
 
 pytestmark = [
     pytest.mark.grading,
@@ -23,8 +23,8 @@ pytestmark = [
 
 LIMITS = Limits(cell_timeout=20, test_timeout=20, start_timeout=60)
 ROOT = os.getuid() == 0
-UID = sandbox.UID_BASE + 950 if ROOT else None
-NPROC = LIMITS.nproc if ROOT else sandbox.user_nproc(LIMITS, 1)
+UID = containment.UID_BASE + 950 if ROOT else None
+NPROC = LIMITS.nproc if ROOT else containment.user_nproc(LIMITS, 1)
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_a_worker_that_hangs_is_ended_with_all_it_started(kept):
 
 def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, monkeypatch, caplog):
     """bubblewrap's --disable-userns: the zygote's probe is refused, workers start anew."""
-    plain = sandbox.command
+    plain = containment.command
 
     def no_userns(*args, **kwargs):
         argv, env = plain(*args, **kwargs)
@@ -181,7 +181,7 @@ def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, m
             argv = [argv[0], "--unshare-user", "--disable-userns", *argv[1:]]
         return argv, env
 
-    monkeypatch.setattr(sandbox, "command", no_userns)
+    monkeypatch.setattr(containment, "command", no_userns)
     monkeypatch.setattr(execute, "_WARNED", set())
     slot = execute.SlotSandboxes(LIMITS, None, False, NPROC)  # (root maps to itself only)
     try:

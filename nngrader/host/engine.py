@@ -15,12 +15,12 @@ course folder.
 
 Each running task takes a *slot* on its machine, a number held with a file lock, so every
 sandbox that runs at the same time on one machine has its own unprivileged user id
-(``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
+(``containment.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
 process keeps the slots it took until it ends (one per thread at most), and with each slot two
 sandboxes from one task to the next, neither of which ever runs
 student code: the judge (reset before each submission) and the zygote, which forks each
 submission's student worker with numpy and nnlib loaded, in namespaces of its own
-(:mod:`nngrader.zygote`).
+(:mod:`nngrader.sandbox.zygote`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from nngrader import execute, sandbox
-from nngrader.sandbox import Limits
+from nngrader.host import containment, execute
+from nngrader.host.containment import Limits
 
 log = logging.getLogger("nngrader")
 #: Slots (and so user ids) a machine hands out at most at the same time.
@@ -128,14 +128,14 @@ def run_job(job: Job) -> dict:
 
     The result is ``{"key", "notebooks": {name: {"cells": {idx: {"hash", "outputs"}}}},
     "reasons"}``. The whole submission shares one time budget (``Limits.budget``). Raises
-    :class:`~nngrader.sandbox.SandboxUnavailable` when this machine cannot start a
+    :class:`~nngrader.host.containment.SandboxUnavailable` when this machine cannot start a
     sandbox at all (no bubblewrap, no namespaces): that is the machine's fault, not the
     submission's, and the head stops the batch with the reason.
     """
     with _task_slot() as number:
         root = os.getuid() == 0
-        uid = None if job.unsafe or not root else sandbox.UID_BASE + number
-        nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
+        uid = None if job.unsafe or not root else containment.UID_BASE + number
+        nproc = job.limits.nproc if root else containment.user_nproc(job.limits, 1)
         result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
         budget_end = time.monotonic() + job.limits.budget
         kept = _kept(number, (job.limits, uid, job.unsafe, nproc))
@@ -159,7 +159,7 @@ def run_job(job: Job) -> dict:
                 stored[str(cell.idx)] = {"hash": digest, "outputs": outputs}
             result["notebooks"][name] = {"cells": stored}
         if not job.unsafe and not_started:
-            sandbox.check_available()  # (a sandbox that works, failing once, keeps its results)
+            containment.check_available()  # (a sandbox that works, failing once, keeps its results)
         if cut or unrun:
             where = f" during {cut[0]}" if cut else ""
             result["reasons"].append(

@@ -1,6 +1,6 @@
 """Run one notebook's cells in a sandboxed worker and keep every fault to its cell.
 
-The host side of :mod:`nngrader.worker`. Each cell gets a wall-clock deadline. When a cell
+The host side of :mod:`nngrader.sandbox.worker`. Each cell gets a wall-clock deadline. When a cell
 overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
 sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
 sandbox is started, the student cells that ran before it are replayed silently, and execution
@@ -25,8 +25,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from nngrader import sandbox
-from nngrader.sandbox import Limits
+from nngrader.host import containment
+from nngrader.host.containment import Limits
 
 log = logging.getLogger("nngrader")
 
@@ -220,11 +220,11 @@ class Process(Channel):
         uid: int | None,
         unsafe: bool,
         nproc: int | None,
-        module: str = "nngrader.worker",
+        module: str = "nngrader.sandbox.worker",
     ):
         super().__init__(limits)
         fds = self.fd_end.fileno()
-        argv, env = sandbox.command(
+        argv, env = containment.command(
             self.cmd_r, self.res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
         )
         self.proc: subprocess.Popen | None = None
@@ -238,7 +238,7 @@ class Process(Channel):
                 stderr=self.stderr,
                 pass_fds=(self.cmd_r, self.res_w, fds),
                 start_new_session=True,
-                preexec_fn=lambda: sandbox.set_limits(limits, nproc),
+                preexec_fn=lambda: containment.set_limits(limits, nproc),
             )
         except OSError as exc:  # (no bubblewrap, or no process left to start)
             self._handed_over()
@@ -263,7 +263,7 @@ class Process(Channel):
 
 
 class Forked(Channel):
-    """A student's worker forked by the slot's zygote (:mod:`nngrader.zygote`)."""
+    """A student's worker forked by the slot's zygote (:mod:`nngrader.sandbox.zygote`)."""
 
     def __init__(self, limits: Limits, zygote: Process, deadline: float) -> None:
         super().__init__(limits)
@@ -305,8 +305,8 @@ class SlotSandboxes:
     """The sandboxes a grading slot keeps from one submission to the next: judge and zygote.
 
     Neither ever runs student code, so neither need be new for each submission. The judge
-    (:mod:`nngrader.judge`) runs the tests; :meth:`reset` before each submission clears what
-    the previous one left. The zygote (:mod:`nngrader.zygote`) has numpy, nnlib and IPython
+    (:mod:`nngrader.sandbox.judge`) runs the tests; :meth:`reset` before each submission clears what
+    the previous one left. The zygote (:mod:`nngrader.sandbox.zygote`) has numpy, nnlib and IPython
     loaded and forks each student's worker (:meth:`student`) isolated in new namespaces, which
     saves the worker's interpreter start and imports; where the kernel does not allow that
     (``forks`` is False, ``why`` says why), each worker is a new sandbox of its own, as it is
@@ -330,10 +330,10 @@ class SlotSandboxes:
         starting = []
         if self.judge is None or not self.judge_ready:
             self.discard_judge()
-            self.judge = Process(*self.settings, module="nngrader.judge")
+            self.judge = Process(*self.settings, module="nngrader.sandbox.judge")
             starting.append(("judge", self.judge, self.judge.send(hello, deadline)))
         if self.zygote is None and self.forks is not False:
-            zygote = Process(*self.settings, module="nngrader.zygote")
+            zygote = Process(*self.settings, module="nngrader.sandbox.zygote")
             try:
                 starting.append(("zygote", zygote, zygote.send(hello, deadline)))
                 self.zygote = zygote
@@ -599,7 +599,7 @@ def _command(cell: Cell, quiet: bool = False) -> dict:
 
 def _visible(source: str) -> str:
     """A test's source without its hidden blocks (what the student's release shows too)."""
-    from nngrader.notebook import strip_hidden  # notebook imports this module
+    from nngrader.host.notebook import strip_hidden  # notebook imports this module
 
     return strip_hidden(source, replacement=None)
 

@@ -21,8 +21,8 @@ from traitlets import Bool, Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from nngrader.execute import source_hash
-from nngrader.notebook import HIDDEN_BEGIN, strip_hidden
+from nngrader.host.execute import source_hash
+from nngrader.host.notebook import HIDDEN_BEGIN, strip_hidden
 
 log = logging.getLogger("nngrader")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from nngrader import variants
-from nngrader.execute import Cell
+from nngrader.host import variants
+from nngrader.host.execute import Cell
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
@@ -257,7 +257,7 @@ def trusted_imports(source: str) -> list[str]:
     The judge runs these itself before a test, so the names they bind (``np``, ``grading``)
     are its own objects and are never taken from the student's side.
     """
-    from nngrader.worker import TRUSTED_PREFIXES
+    from nngrader.protocol import TRUSTED_PREFIXES
 
     try:
         tree = ast.parse(source)

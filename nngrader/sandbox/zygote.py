@@ -2,10 +2,10 @@
 
 A new worker sandbox spends about 0.2 s starting an interpreter and importing numpy, nnlib and
 IPython, far more than a correct submission's cells and tests take. The zygote pays that once
-per grading slot: started by :mod:`nngrader.execute` in the slot's sandbox (the same
-bubblewrap set-up, user id and limits as a worker) as ``python -I -m nngrader.zygote``, it
+per grading slot: started by :mod:`nngrader.host.execute` in the slot's sandbox (the same
+bubblewrap set-up, user id and limits as a worker) as ``python -I -m nngrader.sandbox.zygote``, it
 imports them and then, for each submission, forks a child that becomes the student's worker
-(:mod:`nngrader.worker`). It never runs student code itself.
+(:mod:`nngrader.sandbox.worker`). It never runs student code itself.
 
 Each child is kept from the zygote and from the slot's earlier children as a new sandbox would be:
 
@@ -49,7 +49,8 @@ import socket
 import sys
 import time
 
-from nngrader.worker import JsonLines, _fork, preload, sandboxed_start
+from nngrader.protocol import JsonLines
+from nngrader.sandbox.process import fork, preload, sandboxed_start
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -223,7 +224,7 @@ class Zygote(JsonLines):
         self.clean()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = _fork()
+        pid = fork()
         if pid == 0:
             try:
                 self.rfile.close()
@@ -326,7 +327,7 @@ def _init(cmd_r: int, res_w: int, fds: int, stderr: int, report: int) -> None:
     except OSError:
         pass  # the sandbox's /proc stays (see the module docstring)
     drop_capabilities()
-    worker = _fork()
+    worker = fork()
     if worker == 0:
         os.close(report)
         _worker(cmd_r, res_w, fds, stderr)
@@ -340,8 +341,8 @@ def _init(cmd_r: int, res_w: int, fds: int, stderr: int, report: int) -> None:
 
 
 def _worker(cmd_r: int, res_w: int, fds: int, stderr: int) -> None:
-    """The student's worker, as :func:`nngrader.worker.main` starts it in a new sandbox."""
-    from nngrader import worker
+    """The student's worker, as :func:`nngrader.sandbox.worker.main` starts it in a new sandbox."""
+    from nngrader.sandbox import worker
 
     code = 0
     try:

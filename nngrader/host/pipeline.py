@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nngrader import engine, notebook, sandbox, variants
-from nngrader.sandbox import Limits
+from nngrader.host import containment, engine, notebook, variants
+from nngrader.host.containment import Limits
 
 log = logging.getLogger("nngrader")
 VERSION = "1"
@@ -62,8 +62,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     scheduler: str | None = None  # a running dask scheduler's address; None: an embedded one
     db_url: str | None = None  # nbgrader's gradebook URL; None: the course's (sqlite)
-    report: bool = True  # the class report (nngrader.report) after grading
-    roster: str = ""  # a roster: per-student variants are graded (nngrader.variants)
+    report: bool = True  # the class report (nngrader.host.report) after grading
+    roster: str = ""  # a roster: per-student variants are graded (nngrader.host.variants)
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -238,7 +238,7 @@ def job(entry: dict, sources: dict, options: Options) -> engine.Job:
 def grade(options: Options) -> str:
     """Grade the class; return the path of the grades CSV.
 
-    The sandboxed runs are tasks on a Dask cluster (:mod:`nngrader.engine`: an embedded one
+    The sandboxed runs are tasks on a Dask cluster (:mod:`nngrader.host.engine`: an embedded one
     of ``jobs`` worker processes, or ``options.scheduler``), started in a thread; meanwhile this
     thread loads nbgrader and, as each student's run comes back, stores it and records it with
     nbgrader's autograde, so nbgrader's own work overlaps the runs.
@@ -271,7 +271,7 @@ def grade(options: Options) -> str:
     starter = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     started = starter.submit(start) if jobs else None
     try:
-        from nngrader import nbgrader_steps as steps
+        from nngrader.host import nbgrader_steps as steps
 
         db = options.db_url
         steps.ensure_gradebook(course, options.assignment, db_url=db)
@@ -300,7 +300,7 @@ def grade(options: Options) -> str:
                 record(sid)  # already run (a re-run, or a resumed batch)
         if started is not None:
             for done_job, outcome in started.result()[1]:
-                if isinstance(outcome, sandbox.SandboxUnavailable):
+                if isinstance(outcome, containment.SandboxUnavailable):
                     raise outcome  # a machine that cannot sandbox: stop, say which and why
                 for sid in by_key[done_job.key]:
                     if isinstance(outcome, BaseException):  # the CSV's reason says so
@@ -325,7 +325,7 @@ def grade(options: Options) -> str:
 
 
 def _report(options: Options) -> None:
-    from nngrader import report
+    from nngrader.host import report
 
     try:
         where = report.write(
@@ -367,7 +367,7 @@ def feedback(options: Options, students: list[str] | None = None) -> list[str]:
     """nbgrader's feedback HTML for each graded student, ``jobs`` processes at a time."""
     import multiprocessing
 
-    from nngrader import nbgrader_steps as steps
+    from nngrader.host import nbgrader_steps as steps
 
     course = os.path.abspath(options.course)
     if students is None:
@@ -415,7 +415,7 @@ def _stored_key(path: str) -> str | None:
 
 
 def write_csv(options: Options, students: dict, state: str) -> str:
-    from nngrader import nbgrader_steps as steps
+    from nngrader.host import nbgrader_steps as steps
 
     rows, info = steps.scores(options.course, options.assignment, options.db_url)
     buffer = io.StringIO()

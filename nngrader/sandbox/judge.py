@@ -1,7 +1,7 @@
 """The judge: the process that runs test cells, and never runs student code.
 
-Started by :mod:`nngrader.execute` next to each student's worker, in a sandbox of its own
-(same bubblewrap set-up and limits) as ``python -I -m nngrader.judge``. It speaks JSON
+Started by :mod:`nngrader.host.execute` next to each student's worker, in a sandbox of its own
+(same bubblewrap set-up and limits) as ``python -I -m nngrader.sandbox.judge``. It speaks JSON
 lines with the grader over two inherited pipes that no other process holds, and receives, for
 each test, one end of a socket whose other end the grader gives to the student's worker.
 
@@ -11,7 +11,7 @@ For each test it forks a child that
    numpy, nnlib and the standard modules the worker trusts, run here, never asked from the
    student side, so ``np`` and ``grading`` are the judge's own);
 2. asks the student side for the other names the test reads; they arrive as data (by value)
-   or as proxies (:mod:`nngrader.remote`);
+   or as proxies (:mod:`nngrader.sandbox.remote`);
 3. runs the test's source with the builtin ``exec`` and sends the verdict (``ok`` or
    ``error``, the outputs, the student side's report of tampering and reference use) to the
    grader, tagged with the command's nonce.
@@ -36,17 +36,17 @@ import signal
 import socket
 import sys
 
-from nngrader.worker import (
-    JsonLines,
-    _Capture,
-    _ended_reason,
-    _fork,
-    _jsonable,
-    _safe_str,
-    _streams,
+from nngrader.protocol import JsonLines
+from nngrader.sandbox.process import (
+    Capture,
+    ended_reason,
+    fork,
+    jsonable,
     preload,
     receive_link,
+    safe_str,
     sandboxed_start,
+    stream_outputs,
 )
 
 _exec, _compile, _eval = exec, compile, eval
@@ -67,7 +67,7 @@ class Judge(JsonLines):
         if hello is None:
             return
         preload(hello.get("modules", []))
-        import nngrader.remote  # noqa: F401
+        import nngrader.sandbox.remote  # noqa: F401
 
         self.send({"nonce": hello["nonce"], "status": "ready"})
         while True:
@@ -109,26 +109,26 @@ class Judge(JsonLines):
         link = receive_link(self.fdsock)
         if link is None:
             return {"status": "ended", "reason": "the grader passed no link for the test"}
-        pid = _fork()
+        pid = fork()
         if pid == 0:
             try:
                 self.fdsock.close()
                 reply = _judge(cmd, link)
                 reply["nonce"] = cmd["nonce"]
-                self.send(_jsonable(reply))
+                self.send(jsonable(reply))
             finally:
                 os._exit(0)
         link.close()
         _, status = os.waitpid(pid, 0)
-        return {"status": "ended", "reason": _ended_reason(status)}
+        return {"status": "ended", "reason": ended_reason(status)}
 
 
 def _judge(cmd: dict, link: socket.socket) -> dict:
-    from nngrader import remote
+    from nngrader.sandbox import remote
 
     os.setpgid(0, 0)
     name = f"<test:{cmd.get('grade_id')}>"
-    stdout, stderr = _Capture("stdout"), _Capture("stderr")
+    stdout, stderr = Capture("stdout"), Capture("stderr")
 
     def student_output(out: str, err: str) -> None:
         if out:
@@ -160,7 +160,7 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
         if last is not None:
             value = _eval(_compile(last, name, "eval"), namespace)
     except BaseException as exc:
-        error = {"ename": type(exc).__name__, "evalue": _safe_str(exc)}
+        error = {"ename": type(exc).__name__, "evalue": safe_str(exc)}
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     if judge.broken is None:
@@ -174,7 +174,7 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
             "ename": "StudentSideError",
             "evalue": f"the link to the student's code failed: {judge.broken}",
         }
-    outputs = _streams(stdout, stderr, merge=True)
+    outputs = stream_outputs(stdout, stderr, merge=True)
     displays = report.get("displays") if type(report) is dict else None
     if type(displays) is str and len(displays) < 4_000_000:
         try:

@@ -639,7 +639,7 @@ def _arrays_in(values, depth: int = 0) -> list:
 
 
 def _trusted_module(name: str) -> bool:
-    from nngrader.worker import TRUSTED_PREFIXES
+    from nngrader.protocol import TRUSTED_PREFIXES
 
     return name.split(".")[0] in TRUSTED_PREFIXES and all(_NAME.match(p) for p in name.split("."))
 

@@ -135,12 +135,12 @@ def command(
     uid: int | None,
     unsafe: bool = False,
     fds: int | None = None,
-    module: str = "nngrader.worker",
+    module: str = "nngrader.sandbox.worker",
 ) -> tuple[list, dict]:
     """The argv and environment that start one worker or judge (sandboxed unless ``unsafe``).
 
     ``fds`` is a Unix socket over which the grader passes each test's link (see
-    :mod:`nngrader.judge`).
+    :mod:`nngrader.sandbox.judge`).
     """
     python = [os.path.abspath(sys.executable), "-I", "-m", module]
     env = environment(rfd, wfd, uid, fds)

@@ -1,0 +1,149 @@
+"""What every sandboxed process of the grader shares: its start, its streams, its forks.
+
+The worker, the judge and the zygote all start with :func:`sandboxed_start`, speak
+:class:`~nngrader.protocol.JsonLines` with the host, capture output with :class:`Capture` and
+fork with :func:`fork`. This module is part of the sandbox half: it imports nothing of the host.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+
+from nngrader.protocol import STREAM_LIMIT
+
+# Captured before any student code runs; a student rebinding ``builtins.isinstance`` does not
+# reach this object.
+_isinstance = isinstance
+
+
+class Capture(io.TextIOBase):
+    """A bounded text stream: keeps the first ``STREAM_LIMIT`` characters."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parts: list[str] = []
+        self.size = 0
+        self.truncated = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        s = str(s)
+        room = STREAM_LIMIT - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        if len(s) > room:
+            self.truncated = True
+        return len(s)
+
+    def text(self) -> str:
+        text = "".join(self.parts)
+        if self.truncated:
+            text += f"\n[output truncated at {STREAM_LIMIT} characters]\n"
+        return text
+
+
+def ended_reason(status: int) -> str:
+    """Why a test's process ended, from its ``waitpid`` status."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return {
+            signal.SIGXCPU: "CPU time limit exceeded",
+            signal.SIGKILL: "killed (memory or CPU limit)",
+            signal.SIGSEGV: "crashed (segmentation fault)",
+            signal.SIGXFSZ: "file size limit exceeded",
+        }.get(sig, f"killed by signal {signal.Signals(sig).name}")
+    return f"the test's process exited early (exit code {os.WEXITSTATUS(status)})"
+
+
+def receive_link(fdsock) -> object | None:
+    """The socket the grader passes (as a file descriptor over ``fdsock``) for one test."""
+    import socket
+
+    fds = []
+    try:
+        _, fds, _, _ = socket.recv_fds(fdsock, 16, 1)
+    except OSError:
+        pass
+    return socket.socket(fileno=fds[0]) if fds else None
+
+
+def fork() -> int:
+    """``os.fork``, retried for a few seconds while a neighbour's fork bomb holds the quota."""
+    import time
+
+    for attempt in range(50):
+        try:
+            return os.fork()
+        except BlockingIOError:
+            time.sleep(0.1 * (1 + attempt % 5))
+    return os.fork()
+
+
+def stream_outputs(stdout: Capture, stderr: Capture, merge: bool = False) -> list[dict]:
+    outputs = []
+    for stream in (stdout, stderr):
+        text = stream.text()
+        if text:
+            name = "stdout" if merge else stream.name
+            outputs.append({"output_type": "stream", "name": name, "text": text})
+    return outputs
+
+
+def safe_str(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = "<an exception whose message could not be shown>"
+    return text[:2000]
+
+
+def jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        if _isinstance(value, dict):
+            return {str(k): jsonable(v) for k, v in value.items()}
+        if _isinstance(value, list | tuple):
+            return [jsonable(v) for v in value]
+        return str(value)
+
+
+def preload(modules: list[str]) -> None:
+    """Import the modules named (an optional one that is missing is left out)."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an optional module (e.g. nnlib.grading not written yet)
+            pass
+
+
+def sandboxed_start():
+    """What a process the grader started in a sandbox does first (worker, judge or zygote).
+
+    Returns its command and reply pipes, its socket for test links, and whether it runs in
+    bubblewrap, all taken out of the environment. Student code must not find the grader's
+    source tree on its path through the working directory, and a process started as root in
+    the sandbox drops to its slot's user.
+    """
+    import socket
+
+    rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
+    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
+    sandboxed = os.environ.pop("NNLIB_GRADER_SANDBOXED", None) == "1"
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    uid = os.environ.pop("NNLIB_GRADER_UID", None)
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
+    return rfd, wfd, fdsock, sandboxed
