@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from nngrader.host import containment, execute
+from nngrader.host import containment, execute, stubs
 from nngrader.host.containment import Limits
 
 log = logging.getLogger("nngrader")
@@ -52,12 +52,17 @@ class NoWorkers(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
-    """One submission's run: ``notebooks`` maps a notebook name to its cells, in order."""
+    """One submission's run: ``notebooks`` maps a notebook name to its cells, in order.
+
+    ``assignment`` names the policy (:mod:`nnlib.grading.policy`) of the nnlib the student's
+    code gets: its forbidden names are stubs there (:mod:`nngrader.host.stubs`).
+    """
 
     key: str
     notebooks: dict[str, list[execute.Cell]]
     limits: Limits
     unsafe: bool = False
+    assignment: str = ""
 
 
 def slot_dir() -> str:
@@ -139,10 +144,13 @@ def run_job(job: Job) -> dict:
         result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
         budget_end = time.monotonic() + job.limits.budget
         kept = _kept(number, (job.limits, uid, job.unsafe, nproc))
+        student_nnlib = stubs.stubbed_nnlib(*stubs.for_assignment(job.assignment))
         kept.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
         cut, unrun, not_started = [], [], False
         for name, cells in job.notebooks.items():
-            replies = execute.run_cells(cells, job.limits, uid, job.unsafe, nproc, budget_end, kept)
+            replies = execute.run_cells(
+                cells, job.limits, uid, job.unsafe, nproc, budget_end, kept, student_nnlib
+            )
             stored = {}
             for cell in cells:
                 reply = replies.get(cell.idx, execute._fault("not run"))
@@ -216,6 +224,11 @@ def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]
         reasons.append(f"{where}: {reason}")
         return [error(kind, reason)], reasons
     if cell.kind == "state":
+        err = reply.get("error") or {}
+        if reply.get("status") == "error" and err.get("ename") == "ReferenceUsedError":
+            # a stub of the student's nnlib raised while the cell ran: said in the CSV too
+            used = str(err.get("evalue", ""))[:200]
+            reasons.append(f"{where}: uses nnlib's reference implementation ({used})")
         return reply.get("outputs", []), reasons
     tamper = sorted(set(reply.get("tamper", [])))
     during = [t for t in tamper if t.startswith("during the test")]

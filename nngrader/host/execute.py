@@ -62,8 +62,6 @@ class Cell:
     kind: str
     source: str
     grade_id: str | None = None
-    forbid: list[str] = field(default_factory=list)
-    defines: list[str] = field(default_factory=list)
     hidden: bool = False
     carry: bool = False  # a test that defines names later cells use: also run in the kernel
     prelude: list[str] = field(default_factory=list)  # the instructor's imports, for the judge
@@ -221,11 +219,19 @@ class Process(Channel):
         unsafe: bool,
         nproc: int | None,
         module: str = "nngrader.sandbox.worker",
+        student_nnlib: str | None = None,
     ):
         super().__init__(limits)
         fds = self.fd_end.fileno()
         argv, env = containment.command(
-            self.cmd_r, self.res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
+            self.cmd_r,
+            self.res_w,
+            None if unsafe else uid,
+            unsafe=unsafe,
+            fds=fds,
+            module=module,
+            limits=limits,
+            student_nnlib=student_nnlib,
         )
         self.proc: subprocess.Popen | None = None
         try:
@@ -312,15 +318,25 @@ class SlotSandboxes:
     (``forks`` is False, ``why`` says why), each worker is a new sandbox of its own, as it is
     without a sandbox (``unsafe``). After a fault the judge is thrown away (:meth:`discard`);
     the next :meth:`start` starts what is missing.
+
+    The student's side (the zygote, and each worker) gets the nnlib of the assignment being
+    graded, its forbidden names stubbed (:meth:`use`); the judge keeps the real one.
     """
 
     def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
         self.settings = (limits, uid, unsafe, nproc)
+        self.student_nnlib: str | None = None
         self.judge: Process | None = None
         self.zygote: Process | None = None
         self.judge_ready = False
         self.forks: bool | None = False if unsafe else None  # None: not known yet
         self.why = "no sandbox (--unsafe)" if unsafe else ""
+
+    def use(self, student_nnlib: str | None) -> None:
+        """Give the student's side this nnlib from now on (a zygote preloaded another goes)."""
+        if student_nnlib != self.student_nnlib:
+            self.discard_zygote()
+            self.student_nnlib = student_nnlib
 
     def start(self, deadline: float) -> None:
         """Start the judge and the zygote if they are not running; wait until both are ready."""
@@ -333,7 +349,9 @@ class SlotSandboxes:
             self.judge = Process(*self.settings, module="nngrader.sandbox.judge")
             starting.append(("judge", self.judge, self.judge.send(hello, deadline)))
         if self.zygote is None and self.forks is not False:
-            zygote = Process(*self.settings, module="nngrader.sandbox.zygote")
+            zygote = Process(
+                *self.settings, module="nngrader.sandbox.zygote", student_nnlib=self.student_nnlib
+            )
             try:
                 starting.append(("zygote", zygote, zygote.send(hello, deadline)))
                 self.zygote = zygote
@@ -370,7 +388,7 @@ class SlotSandboxes:
             except Fault as error:  # a zygote that fails is replaced; this worker starts anew
                 log.warning("the zygote of a grading slot failed (%s): replaced", error.reason)
                 self.discard_zygote()
-        return Process(limits, uid, unsafe, nproc)
+        return Process(limits, uid, unsafe, nproc, student_nnlib=self.student_nnlib)
 
     def _no_forks(self, why: str) -> None:
         self.forks, self.why = False, why
@@ -428,9 +446,11 @@ class Worker:
         unsafe: bool,
         nproc: int | None,
         kept: SlotSandboxes | None = None,
+        student_nnlib: str | None = None,
     ):
         self.own = kept is None
         self.kept = kept or SlotSandboxes(limits, uid, unsafe, nproc)
+        self.kept.use(student_nnlib)
         self.student: Channel | None = None
         self.judge: Process | None = None
         self.replies: list[dict] = []
@@ -496,6 +516,7 @@ def run_cells(
     nproc: int | None = None,
     budget_end: float | None = None,
     kept: SlotSandboxes | None = None,
+    student_nnlib: str | None = None,
 ) -> dict[int, dict]:
     """Run the cells in order; return each cell's reply (or fault) by its index.
 
@@ -504,6 +525,7 @@ def run_cells(
     ``"unrun"``) when the time budget ending at ``budget_end`` (a ``time.monotonic()`` instant;
     default: ``limits.budget`` from now) ran out while the cell ran or before it. ``kept``
     holds the slot's judge and zygote, kept after the run (the judge unless a fault ended it).
+    ``student_nnlib`` is the nnlib the student's side gets (:mod:`nngrader.host.stubs`).
     """
     if budget_end is None:
         budget_end = time.monotonic() + limits.budget
@@ -528,7 +550,7 @@ def run_cells(
         if budget_end - time.monotonic() <= 0:
             out_of_budget(position)
             break
-        worker = Worker(limits, uid, unsafe, nproc, kept)
+        worker = Worker(limits, uid, unsafe, nproc, kept, student_nnlib)
         phase, current, by_budget, fault = "start", None, False, True
         try:
             wait, by_budget = timeout(limits.start_timeout)
@@ -589,8 +611,6 @@ def _command(cell: Cell, quiet: bool = False) -> dict:
         # a quiet test is a replay on the student's side: its hidden part stays with the judge
         "source": _visible(cell.source) if quiet and cell.kind == "test" else cell.source,
         "grade_id": cell.grade_id,
-        "forbid": cell.forbid,
-        "defines": cell.defines,
         "hidden": cell.hidden,
         "carry": cell.carry,
         "quiet": quiet,

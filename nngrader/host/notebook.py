@@ -19,20 +19,6 @@ from nngrader.host.execute import Cell
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-#: nnlib modules whose public names count as "the reference implementation".
-REFERENCE_MODULES = (
-    "nnlib.neurons",
-    "nnlib.perceptron",
-    "nnlib.functional",
-    "nnlib.modules",
-    "nnlib.losses",
-    "nnlib.optim",
-    "nnlib.init",
-    "nnlib.gradcheck",
-    "nnlib.autograd",
-    "nnlib.regression",
-    "nnlib.train",
-)
 
 
 @dataclass
@@ -198,34 +184,12 @@ def defined_names(source: str) -> list[str]:
     ]
 
 
-def reference_index() -> dict[str, list[str]]:
-    """Public nnlib name -> its dotted paths in the reference modules."""
-    import importlib
-
-    index: dict[str, list[str]] = {}
-    for module_name in REFERENCE_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except Exception:
-            continue
-        for name in getattr(module, "__all__", []):
-            index.setdefault(name, []).append(f"{module_name}.{name}")
-    return index
-
-
 def plan(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[Cell]:
-    """The cells to run, with what each test's part must not borrow from nnlib."""
-    index = reference_index()
-    part_names: dict[str, list[str]] = {}
-    pending: list[str] = []
-    for cell in source.cells:  # the names the instructor's solution defines for each part
-        if cell.cell_type != "code":
-            continue
-        if _meta(cell).get("solution"):
-            pending += defined_names(cell.source)
-        elif is_test(cell):
-            part_names[_meta(cell)["grade_id"]] = pending
-            pending = []
+    """The cells to run, in order, each test with the instructor's imports its judge runs.
+
+    (Which nnlib names a part may not use is no business of the plan: the student's sandbox
+    gets an nnlib without them, :mod:`nngrader.host.stubs`.)
+    """
     cells = []
     code = [(idx, c) for idx, c in enumerate(nb.cells) if c.cell_type == "code"]
     # a per-student variant's parameters, as the grader derived them (never the student's)
@@ -234,13 +198,9 @@ def plan(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[Cell]
         meta = _meta(cell)
         if is_test(cell):
             gid = _meta(cell)["grade_id"]
-            names = part_names.get(gid, [])
-            forbid = sorted({path for n in names for path in index.get(n, [])})
             later = set().union(*[_free_names(c.source) for _, c in code[k + 1 :]])
             carry = bool(_stored_names(cell.source) & later)
-            test = Cell(
-                idx, "test", cell.source, gid, forbid, names, HIDDEN_BEGIN in cell.source, carry
-            )
+            test = Cell(idx, "test", cell.source, gid, HIDDEN_BEGIN in cell.source, carry)
             test.prelude = list(prelude)
             cells.append(test)
             prelude += trusted_imports(cell.source)

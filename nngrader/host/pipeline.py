@@ -232,7 +232,8 @@ def _key(nbs: dict, options: Options) -> str:
 def job(entry: dict, sources: dict, options: Options) -> engine.Job:
     """One student's run as a task for the cluster: each rebuilt notebook's plan and the limits."""
     plans = {name: notebook.plan(nb, sources[name][0]) for name, nb in entry["notebooks"].items()}
-    return engine.Job(_key(entry["notebooks"], options), plans, options.limits, options.unsafe)
+    key = _key(entry["notebooks"], options)
+    return engine.Job(key, plans, options.limits, options.unsafe, options.assignment)
 
 
 def grade(options: Options) -> str:

@@ -13,8 +13,9 @@ For each test it forks a child that
 2. asks the student side for the other names the test reads; they arrive as data (by value)
    or as proxies (:mod:`nngrader.sandbox.remote`);
 3. runs the test's source with the builtin ``exec`` and sends the verdict (``ok`` or
-   ``error``, the outputs, the student side's report of tampering and reference use) to the
-   grader, tagged with the command's nonce.
+   ``error``, the outputs, the student side's report of tampering, and any reference use:
+   a :class:`~nnlib.grading.ReferenceUsedError` raised by a stub of the student's nnlib
+   and seen crossing the link) to the grader, tagged with the command's nonce.
 
 Nothing received from the student side is unpickled or evaluated; a malformed reply fails the
 test. The student side cannot write to this process's pipes: they are not in its sandbox.
@@ -186,7 +187,8 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
     if value is not None:
         reply["value"] = value if type(value) in (int, float) else None
     reply["tamper"] = _strings(report.get("tamper"))
-    reply["reference"] = sorted(set(_strings(report.get("reference")) + judge.hits))
+    # reference use: a stub of the student's nnlib raised (seen here), never a self-report
+    reply["reference"] = sorted(set(judge.reference_used))
     if lost:
         reply["lost"] = True
     return reply

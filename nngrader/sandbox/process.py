@@ -19,6 +19,10 @@ from nngrader.protocol import STREAM_LIMIT
 # reach this object.
 _isinstance = isinstance
 
+#: Bytes of the ``/tmp`` and ``/dev/shm`` tmpfs mounts the zygote makes for each child (the
+#: host's limits, from the environment; see :func:`sandboxed_start`).
+TMPFS_BYTES = [256 * 1024 * 1024, 64 * 1024 * 1024]
+
 
 class Capture(io.TextIOBase):
     """A bounded text stream: keeps the first ``STREAM_LIMIT`` characters."""
@@ -141,6 +145,12 @@ def sandboxed_start():
     fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
     sandboxed = os.environ.pop("NNLIB_GRADER_SANDBOXED", None) == "1"
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    sizes = os.environ.pop("NNLIB_GRADER_TMPFS", "").split(",")
+    if len(sizes) == 2 and all(s.isdigit() for s in sizes):
+        TMPFS_BYTES[:] = [int(s) for s in sizes]
+    nnlib_path = os.environ.pop("NNLIB_GRADER_NNLIB", None)
+    if nnlib_path:  # without a sandbox: the stubbed nnlib comes first (see host.stubs)
+        sys.path.insert(0, nnlib_path)
     uid = os.environ.pop("NNLIB_GRADER_UID", None)
     if uid is not None and os.getuid() == 0:
         os.setgroups([])

@@ -14,8 +14,12 @@ memory bomb only ends that child. The child puts back what the student's code ma
 patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile hooks, the
 global random state), notes every such change as tampering, and then only serves the judge's
 operations on the student's objects (:mod:`nngrader.sandbox.remote`): whatever the student's code
-does in there, it cannot reach the test's code, data or verdict. Calls into nnlib's reference
-implementation of the part being tested are caught by a profile hook and reported.
+does in there, it cannot reach the test's code, data or verdict.
+
+The nnlib this process imports is the grader's copy for the assignment
+(:mod:`nngrader.host.stubs`): the names the assignment forbids are stubs that raise
+:class:`nnlib.grading.ReferenceUsedError`, so nothing here needs watching for reference use,
+and nothing this process says about itself decides it (the judge sees the error cross).
 """
 
 from __future__ import annotations
@@ -173,40 +177,16 @@ class Worker(JsonLines):
             signal.signal(sig, signal.SIG_DFL)
         tamper = self.snapshot.restore()
         self.snapshot.hooks = self.snapshot._hooks()  # from now on, only the test's own changes
-        forbidden = _resolve(cmd.get("forbid", []))
-        student_names = set(cmd.get("defines", []))
-        reference = []
-        for name in sorted(student_names):
-            value = self.user_ns.get(name)
-            if value is not None and any(value is f for f in forbidden.values()):
-                reference.append(f"{name} is nnlib's {_qualname(value)}")
         self.outputs = []
-        hook = _ReferenceHook(forbidden) if forbidden else None
-        seen = [0]
-
-        def hits() -> list[str]:
-            if hook is None:
-                return []
-            new = hook.hits[seen[0] :]
-            seen[0] = len(hook.hits)
-            return sorted(set(new))[:20]
 
         def finish() -> dict:
-            current = sys.getprofile()
-            sys.setprofile(None)
-            if hook and current is not hook:
-                tamper.append("the test's profile hook was removed during the test")
             notes = tamper + [f"during the test: {t}" for t in self.snapshot.restore()]
             return {
                 "tamper": [str(t) for t in notes],
-                "reference": sorted(set(reference + (hook.hits if hook else []))),
                 "displays": json.dumps(jsonable(self.outputs[:50])),
             }
 
         server = remote.StudentServer(link, self.user_ns, _RequestStreams, finish)
-        server.hits_source = hits
-        if hook:
-            sys.setprofile(hook)
         server.serve()
 
     def serve(self) -> None:
@@ -354,32 +334,6 @@ class _Snapshot:
         return notes
 
 
-class _ReferenceHook:
-    """A profile function that notices when student code runs a forbidden reference."""
-
-    def __init__(self, forbidden: dict[str, object]) -> None:
-        self.codes = {}
-        for dotted, obj in forbidden.items():
-            for func in _functions_of(obj):
-                self.codes[func.__code__] = dotted
-        self.hits: list[str] = []
-
-    def __call__(self, frame, event, arg) -> None:
-        if event != "call" or frame.f_code not in self.codes:
-            return
-        dotted = self.codes[frame.f_code]
-        # a method run on an instance of a class the student wrote (e.g. a subclass)
-        this = frame.f_locals.get("self")
-        if this is not None and _is_student(_type(this)):
-            self.hits.append(f"used nnlib's {dotted} (inherited by {_type(this).__name__})")
-            return
-        caller = frame.f_back
-        while caller is not None and caller.f_code.co_filename.startswith(_NNLIB_DIR):
-            caller = caller.f_back  # nnlib calling itself: look further out
-        if caller is not None and caller.f_code.co_filename.startswith(_STUDENT):
-            self.hits.append(f"called nnlib's {dotted}")
-
-
 _MISSING = object()
 # Where nnlib's and the grader's own files live: frames from them are not the student's.
 _NNLIB_DIR = os.path.dirname(os.path.abspath(importlib.util.find_spec("nnlib").origin))
@@ -394,38 +348,6 @@ def _genuine(module) -> bool:
     origin = getattr(spec, "origin", None) or ""
     roots = (os.path.dirname(numpy.__file__), _NNLIB_DIR)
     return _isinstance(module, types.ModuleType) and origin.startswith(roots)
-
-
-def _is_student(cls: type) -> bool:
-    return any(
-        _isinstance(v, types.FunctionType) and v.__code__.co_filename.startswith(_STUDENT)
-        for v in vars(cls).values()
-    ) or cls.__module__ in ("__main__", "builtins.__main__")
-
-
-def _functions_of(obj) -> list:
-    if _isinstance(obj, types.FunctionType):
-        return [obj]
-    if _isinstance(obj, type):
-        return [v for v in vars(obj).values() if _isinstance(v, types.FunctionType)]
-    return []
-
-
-def _resolve(names: list[str]) -> dict[str, object]:
-    import importlib
-
-    found = {}
-    for dotted in names:
-        module_name, _, attr = dotted.rpartition(".")
-        try:
-            found[dotted] = getattr(importlib.import_module(module_name), attr)
-        except Exception:
-            continue
-    return found
-
-
-def _qualname(obj) -> str:
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
 
 
 def _rich(output_type: str, data, metadata) -> dict:

@@ -50,7 +50,7 @@ import sys
 import time
 
 from nngrader.protocol import JsonLines
-from nngrader.sandbox.process import fork, preload, sandboxed_start
+from nngrader.sandbox.process import TMPFS_BYTES, fork, preload, sandboxed_start
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -111,7 +111,8 @@ def isolate() -> None:
     # A venv or checkout under /tmp is bound into the sandbox there: bind it again on the new
     # /tmp (through a descriptor opened before the tmpfs hides it), read-only as it was.
     kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _binds_below("/tmp")]
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    tmp, shm = TMPFS_BYTES  # sized: a tmpfs is memory no address-space limit counts
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp}")
     for path, fd in kept:
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
@@ -121,7 +122,7 @@ def isolate() -> None:
             pass  # (a bind of a locked read-only mount is read-only already)
         os.close(fd)
     if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm}")
     os.makedirs("/tmp/work", mode=0o777, exist_ok=True)
 
 
