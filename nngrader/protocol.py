@@ -115,6 +115,20 @@ class JsonLines:
         except ProtocolError:
             return None
 
+    def receive_command(self) -> tuple[Any, str] | None:
+        """The next command as its record and its nonce; None once the pipe is closed.
+
+        A command that does not follow its record is skipped (its sender waits in vain).
+        """
+        while True:
+            message = self.receive()
+            if message is None:
+                return None
+            try:
+                return command(message), _nonce(message)
+            except ProtocolError:
+                continue
+
 
 # --- field checks --------------------------------------------------------------------------
 
@@ -562,7 +576,9 @@ class RunResult:
                 outputs = cell.get("outputs")
                 if type(outputs) is not list or not all(type(o) is dict for o in outputs):
                     raise ProtocolError("a stored cell whose outputs are not a list")
-                out[name][int(idx)] = StoredCell(_str(cell.get("hash"), "a hash", 64), tuple(outputs))
+                out[name][int(idx)] = StoredCell(
+                    _str(cell.get("hash"), "a hash", 64), tuple(outputs)
+                )
         reasons = data.get("reasons", [])
         if type(reasons) is not list or not all(type(r) is str for r in reasons):
             raise ProtocolError("stored reasons that are not a list of text")

@@ -71,15 +71,15 @@ def test_budget_cuts_the_submission_and_names_the_tests_not_run():
     start = time.monotonic()
     result = engine.run_job(engine.Job("k", {"nb": cells}, limits))
     assert time.monotonic() - start < 15  # the budget, not the 30 s test deadline, ended it
-    stored = result["notebooks"]["nb"]["cells"]
-    assert stored["1"]["outputs"] == []  # passed
-    assert stored["2"]["outputs"][0]["ename"] == "Timeout"
-    assert "not run" in stored["3"]["outputs"][0]["evalue"]
-    assert result["reasons"] == [
+    stored = result.notebooks["nb"]
+    assert stored[1].outputs == ()  # passed
+    assert stored[2].outputs[0]["ename"] == "Timeout"
+    assert "not run" in stored[3].outputs[0]["evalue"]
+    assert result.reasons == [
         "the submission's time budget (6 s) ran out during test_hangs; "
         "tests not run: test_after, test_last"
     ]
-    assert result["key"] == "k" and os.path.isdir(engine.slot_dir())
+    assert result.key == "k" and os.path.isdir(engine.slot_dir())
 
 
 LEAVE = """import os, time
@@ -105,11 +105,11 @@ def test_the_slots_judge_is_kept_and_left_clean_for_the_next_submission(tmp_path
     monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
     limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
     first = engine.run_job(engine.Job("a", {"nb": [Cell(0, "test", LEAVE, grade_id="t")]}, limits))
-    assert first["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], first
+    assert first.notebooks["nb"][0].outputs == (), first
     judge = engine._KEPT[0].judge
     second = engine.run_job(engine.Job("b", {"nb": [Cell(0, "test", CHECK, grade_id="t")]}, limits))
     assert engine._KEPT[0].judge is judge  # the same judge, not a new sandbox
-    assert second["notebooks"]["nb"]["cells"]["0"]["outputs"] == [], second
+    assert second.notebooks["nb"][0].outputs == (), second
 
 
 @pytest.mark.grading

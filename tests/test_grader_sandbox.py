@@ -13,6 +13,7 @@ import pytest
 
 from nngrader.host.containment import UID_BASE, Limits
 from nngrader.host.execute import Cell, run_cells
+from nngrader.protocol import CellResult
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,8 +29,8 @@ LIMITS = Limits(cell_timeout=10, test_timeout=10, memory_mb=1024, cpu_seconds=30
 def probe(source: str, monkeypatch=None) -> dict:
     """Run ``source`` as a student cell in a sandbox; it must print one JSON line."""
     replies = run_cells([Cell(0, "state", source)], LIMITS, uid=UID_BASE + 7)
-    text = "".join(o.get("text", "") for o in replies[0]["outputs"] if o["output_type"] == "stream")
-    assert replies[0]["status"] == "ok", replies[0]
+    text = "".join(o.get("text", "") for o in replies[0].outputs if o["output_type"] == "stream")
+    assert replies[0].status == "ok", replies[0]
     return json.loads(text.strip().splitlines()[-1])
 
 
@@ -110,10 +111,10 @@ def test_a_fault_costs_only_its_cell():
         Cell(5, "test", "assert f(3) == 6", grade_id="t4"),
     ]
     r = run_cells(cells, Limits(cell_timeout=2, test_timeout=2, memory_mb=1024), uid=UID_BASE + 7)
-    assert r[1] == {"status": "fault", "reason": "timed out after 2 s", "outputs": []}
-    assert r[2]["status"] == "ok" and r[5]["status"] == "ok"
-    assert r[3]["status"] == "fault" and "exited early" in r[3]["reason"]
-    assert r[4]["status"] == "error" and r[4]["error"]["ename"] == "MemoryError"
+    assert r[1] == CellResult.fault("timed out after 2 s")
+    assert r[2].status == "ok" and r[5].status == "ok"
+    assert r[3].status == "fault" and "exited early" in r[3].reason
+    assert r[4].status == "error" and r[4].error.ename == "MemoryError"
 
 
 def test_import_nnlib_does_not_import_the_grader():

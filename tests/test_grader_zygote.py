@@ -15,6 +15,7 @@ import pytest
 from nngrader.host import containment, execute
 from nngrader.host.containment import Limits
 from nngrader.host.execute import Cell
+from nngrader.protocol import CellResult
 
 pytestmark = [
     pytest.mark.grading,
@@ -34,14 +35,14 @@ def kept():
     slot.discard()
 
 
-def run(kept: execute.SlotSandboxes, *sources: str) -> tuple[list[dict], execute.Worker]:
+def run(kept: execute.SlotSandboxes, *sources: str) -> tuple[list[CellResult], execute.Worker]:
     """Run student cells in a new worker of the slot; their replies, and the worker (closed)."""
     kept.reset(30)
     worker = execute.Worker(LIMITS, UID, False, NPROC, kept)
     try:
         worker.start(60)
         cells = [Cell(i, "state", s) for i, s in enumerate(sources)]
-        return [worker.request(execute._command(c), 30)[-1] for c in cells], worker
+        return [worker.request(execute._command(c), 30) for c in cells], worker
     finally:
         worker.close()
 
@@ -52,9 +53,9 @@ def alone(seen: dict) -> bool:
     return len(seen["names"]) <= 4 and "leftover" not in seen["names"] and not seen["readable"]
 
 
-def printed(reply: dict) -> dict:
-    assert reply["status"] == "ok", reply
-    text = "".join(o.get("text", "") for o in reply["outputs"] if o["output_type"] == "stream")
+def printed(reply: CellResult) -> dict:
+    assert reply.status == "ok", reply
+    text = "".join(o.get("text", "") for o in reply.outputs if o["output_type"] == "stream")
     return json.loads(text)
 
 
@@ -115,7 +116,7 @@ print(json.dumps({
 
 def test_each_worker_is_forked_clean_in_namespaces_of_its_own(kept):
     replies, first = run(kept, LEAVE)
-    assert replies[0]["status"] == "ok", replies
+    assert replies[0].status == "ok", replies
     assert kept.forks, kept.why
     assert isinstance(first.student, execute.Forked)
     zygote = kept.zygote
@@ -141,7 +142,7 @@ def test_each_worker_is_forked_clean_in_namespaces_of_its_own(kept):
 def test_student_code_cannot_end_the_zygote_or_the_next_submission(kept):
     kill_all = "import os\ntry:\n    os.kill(-1, 9)\nexcept OSError as e:\n    print(e)"
     replies, _ = run(kept, kill_all)
-    assert replies[0]["outputs"][0]["text"] == "[Errno 3] No such process\n", replies  # none to hit
+    assert replies[0].outputs[0]["text"] == "[Errno 3] No such process\n", replies  # none to hit
     zygote = kept.zygote
     replies, worker = run(kept, LOOK)
     assert alone(printed(replies[0]))
@@ -157,7 +158,7 @@ def test_how_a_forked_worker_ended_is_reported_as_for_a_sandbox_of_its_own(kept)
         results = execute.run_cells(
             [Cell(0, "state", source)], LIMITS, UID, False, NPROC, None, kept
         )
-        assert results[0]["status"] == "fault" and reason in results[0]["reason"], results
+        assert results[0].status == "fault" and reason in results[0].reason, results
     assert kept.forks and kept.zygote is not None and not kept.zygote.closed
 
 
@@ -167,7 +168,7 @@ def test_a_worker_that_hangs_is_ended_with_all_it_started(kept):
     results = execute.run_cells(
         [Cell(0, "state", hang), Cell(1, "state", LOOK)], limits, UID, False, NPROC, None, kept
     )
-    assert results[0]["status"] == "fault" and "timed out" in results[0]["reason"]
+    assert results[0].status == "fault" and "timed out" in results[0].reason
     assert alone(printed(results[1]))  # the replayed worker is new and alone
 
 
@@ -189,7 +190,7 @@ def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, m
             replies, worker = run(slot, "print(6 * 7)")
         assert slot.forks is False and "unshare" in slot.why, slot.why
         assert isinstance(worker.student, execute.Process)
-        assert replies[0]["outputs"][0]["text"] == "42\n"
+        assert replies[0].outputs[0]["text"] == "42\n"
         assert "not forked from a zygote" in caplog.text
     finally:
         slot.discard()

@@ -35,18 +35,18 @@ class ReplayExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         student = resources["nbgrader"]["student"]
         notebook = resources["nbgrader"]["notebook"]
-        with open(os.path.join(self.results_dir, f"{student}.json")) as f:
-            data = json.load(f)
-        run = data["notebooks"].get(notebook, {})
-        cells = run.get("cells", {})
+        from nngrader.protocol import RunResult
+
+        run = RunResult.load(os.path.join(self.results_dir, f"{student}.json"))
+        cells = run.notebooks.get(notebook, {})
         for idx, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            entry = cells.get(str(idx))
-            if entry is None or entry.get("hash") != source_hash(cell.source):
+            entry = cells.get(idx)
+            if entry is None or entry.hash != source_hash(cell.source):
                 cell.outputs = [_error("GraderError", "this cell was not run by the grader")]
             else:
-                cell.outputs = [nbformat_output(o) for o in entry["outputs"]]
+                cell.outputs = [nbformat_output(o) for o in entry.outputs]
             cell.execution_count = None
         return nb, resources
 

@@ -26,6 +26,7 @@ import nbformat
 
 from nngrader.host import containment, engine, notebook, variants
 from nngrader.host.containment import Limits
+from nngrader.protocol import RunResult
 
 log = logging.getLogger("nngrader")
 VERSION = "1"
@@ -307,7 +308,8 @@ def grade(options: Options) -> str:
                     if isinstance(outcome, BaseException):  # the CSV's reason says so
                         failed(sid, outcome)
                     else:
-                        atomic_write(os.path.join(state, f"{sid}.json"), json.dumps(outcome))
+                        text = json.dumps(outcome.to_json())
+                        atomic_write(os.path.join(state, f"{sid}.json"), text)
                         record(sid)
         bar.close()
     finally:
@@ -408,11 +410,13 @@ def _read(path: str) -> str | None:
 
 
 def _stored_key(path: str) -> str | None:
+    """The key of the run stored at ``path``; None if none is, or it is not to be reused
+    (a fault of the grading machine is never cached)."""
     try:
-        with open(path) as f:
-            return json.load(f).get("key")
-    except (OSError, ValueError, AttributeError):
+        stored = RunResult.load(path)
+    except (OSError, ValueError):
         return None
+    return None if stored.machine_fault else stored.key
 
 
 def write_csv(options: Options, students: dict, state: str) -> str:
@@ -435,9 +439,8 @@ def write_csv(options: Options, students: dict, state: str) -> str:
         reasons = list(entry["notes"])
         if entry["notebooks"]:
             try:
-                with open(os.path.join(state, f"{sid}.json")) as f:
-                    reasons += json.load(f)["reasons"]
-            except (OSError, ValueError, KeyError):
+                reasons += RunResult.load(os.path.join(state, f"{sid}.json")).reasons
+            except (OSError, ValueError):
                 reasons.append("grader results missing")
         elif not reasons:
             reasons.append("no submission")

@@ -37,7 +37,7 @@ import signal
 import socket
 import sys
 
-from nngrader.protocol import JsonLines
+from nngrader.protocol import JsonLines, Quit, Reset, RunCell
 from nngrader.sandbox.process import (
     Capture,
     ended_reason,
@@ -64,23 +64,27 @@ class Judge(JsonLines):
         self.tmp_at_start = set(_entries("/tmp")) if sandboxed else set()
 
     def serve(self) -> None:
-        hello = self.receive()
-        if hello is None:
+        received = self.receive_command()
+        if received is None:
             return
-        preload(hello.get("modules", []))
+        hello, nonce = received
+        preload(list(getattr(hello, "modules", ())))
         import nngrader.sandbox.remote  # noqa: F401
 
-        self.send({"nonce": hello["nonce"], "status": "ready"})
+        self.send({"nonce": nonce, "status": "ready"})
         while True:
-            cmd = self.receive()
-            if cmd is None or cmd.get("op") == "quit":
+            received = self.receive_command()
+            if received is None or isinstance(received[0], Quit):
                 return
-            if cmd.get("op") == "reset":
+            cmd, nonce = received
+            if isinstance(cmd, Reset):
                 self.reset()
                 reply = {"status": "ready"}
+            elif isinstance(cmd, RunCell):
+                reply = self.run_test(cmd, nonce)
             else:
-                reply = self.run_test(cmd)
-            reply["nonce"] = cmd["nonce"]
+                continue
+            reply["nonce"] = nonce
             self.send(reply)
 
     def reset(self) -> None:
@@ -106,7 +110,7 @@ class Judge(JsonLines):
         for entry in _entries(self.work):
             _remove(os.path.join(self.work, entry))
 
-    def run_test(self, cmd: dict) -> dict:
+    def run_test(self, cmd: RunCell, nonce: str) -> dict:
         link = receive_link(self.fdsock)
         if link is None:
             return {"status": "ended", "reason": "the grader passed no link for the test"}
@@ -115,7 +119,7 @@ class Judge(JsonLines):
             try:
                 self.fdsock.close()
                 reply = _judge(cmd, link)
-                reply["nonce"] = cmd["nonce"]
+                reply["nonce"] = nonce
                 self.send(jsonable(reply))
             finally:
                 os._exit(0)
@@ -124,11 +128,11 @@ class Judge(JsonLines):
         return {"status": "ended", "reason": ended_reason(status)}
 
 
-def _judge(cmd: dict, link: socket.socket) -> dict:
+def _judge(cmd: RunCell, link: socket.socket) -> dict:
     from nngrader.sandbox import remote
 
     os.setpgid(0, 0)
-    name = f"<test:{cmd.get('grade_id')}>"
+    name = f"<test:{cmd.grade_id}>"
     stdout, stderr = Capture("stdout"), Capture("stderr")
 
     def student_output(out: str, err: str) -> None:
@@ -144,12 +148,12 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
     report: dict = {}
     lost = False
     try:
-        for statement in cmd.get("prelude", []):
+        for statement in cmd.prelude:
             try:
                 _exec(_compile(statement, "<prelude>", "exec"), namespace)
             except Exception:
                 pass
-        tree = ast.parse(cmd["source"], name)
+        tree = ast.parse(cmd.source, name)
         wanted = sorted(
             n for n in _free_names(tree) if n not in namespace and not hasattr(builtins, n)
         )

@@ -32,7 +32,7 @@ import signal
 import sys
 import types
 
-from nngrader.protocol import TRUSTED_PREFIXES, JsonLines
+from nngrader.protocol import TRUSTED_PREFIXES, JsonLines, Quit, RunCell
 from nngrader.sandbox.process import (
     Capture,
     ended_reason,
@@ -101,7 +101,7 @@ class Worker(JsonLines):
         self.outputs.append(_rich("display_data", data, metadata))
 
     # --- running cells -------------------------------------------------------------------
-    def run_state(self, cmd: dict) -> dict:
+    def run_state(self, cmd: RunCell) -> dict:
         """Run a student (or ungraded) cell in this process, keeping its effects."""
         stdout, stderr = Capture("stdout"), Capture("stderr")
         self.outputs = []
@@ -109,7 +109,7 @@ class Worker(JsonLines):
         sys.stdout, sys.stderr = stdout, stderr
         error = None
         try:
-            result = self.shell.run_cell(cmd["source"], store_history=False, silent=False)
+            result = self.shell.run_cell(cmd.source, store_history=False, silent=False)
             exc = result.error_before_exec or result.error_in_exec
             if exc is not None:
                 error = {"ename": _type(exc).__name__, "evalue": safe_str(exc)}
@@ -130,7 +130,7 @@ class Worker(JsonLines):
             )
         return {"status": "error" if error else "ok", "outputs": outputs, "error": error}
 
-    def run_test(self, cmd: dict) -> dict:
+    def run_test(self, cmd: RunCell) -> dict:
         """Fork; the child restores trusted state and serves the judge's requests.
 
         The test itself runs in the judge (:mod:`nngrader.sandbox.judge`), which sends the verdict
@@ -144,17 +144,17 @@ class Worker(JsonLines):
         if pid == 0:  # the child: serve, then leave without running any exit handlers
             try:
                 self.fdsock.close()
-                self._serve_test(cmd, link)
+                self._serve_test(link)
             finally:
                 os._exit(0)
         link.close()
         _, status = os.waitpid(pid, 0)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and cmd.get("carry"):
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and cmd.carry:
             self.carry(cmd)
         reason = ended_reason(status)
         return {"status": "ended", "reason": reason}
 
-    def carry(self, cmd: dict) -> None:
+    def carry(self, cmd: RunCell) -> None:
         """Run a test cell here too, silently, for the names later cells take from it.
 
         Stock nbgrader runs every cell in one kernel, so a test cell may define data that a
@@ -163,13 +163,13 @@ class Worker(JsonLines):
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = Capture("stdout"), Capture("stderr")
         try:
-            _exec(_compile(cmd["source"], f"<test:{cmd.get('grade_id')}>", "exec"), self.user_ns)
+            _exec(_compile(cmd.source, f"<test:{cmd.grade_id}>", "exec"), self.user_ns)
         except BaseException:
             pass
         finally:
             sys.stdout, sys.stderr = old
 
-    def _serve_test(self, cmd: dict, link) -> None:
+    def _serve_test(self, link) -> None:
         from nngrader.sandbox import remote
 
         os.setpgid(0, 0)
@@ -190,26 +190,30 @@ class Worker(JsonLines):
         server.serve()
 
     def serve(self) -> None:
-        hello = self.receive()
-        if hello is None:
+        received = self.receive_command()
+        if received is None:
             return
-        self.bootstrap(hello.get("modules", []))
-        self.send({"nonce": hello["nonce"], "status": "ready"})
+        hello, nonce = received
+        self.bootstrap(list(getattr(hello, "modules", ())))
+        self.send({"nonce": nonce, "status": "ready"})
         while True:
-            cmd = self.receive()
-            if cmd is None or cmd.get("op") == "quit":
+            received = self.receive_command()
+            if received is None or isinstance(received[0], Quit):
                 return
-            if cmd["kind"] == "test" and cmd.get("quiet"):  # a replay: only its names count
+            cmd, nonce = received
+            if not isinstance(cmd, RunCell):
+                continue
+            if cmd.kind == "test" and cmd.quiet:  # a replay: only its names count
                 self.carry(cmd)
                 reply = {"status": "ok"}
-            elif cmd["kind"] == "test":
+            elif cmd.kind == "test":
                 reply = self.run_test(cmd)
             else:
                 reply = self.run_state(cmd)
-                if cmd.get("quiet"):
+                if cmd.quiet:
                     reply = {"status": reply["status"]}
-            reply["nonce"] = cmd["nonce"]
-            reply["idx"] = cmd["idx"]
+            reply["nonce"] = nonce
+            reply["idx"] = cmd.idx
             self.send(jsonable(reply))
 
 

@@ -49,7 +49,7 @@ import socket
 import sys
 import time
 
-from nngrader.protocol import JsonLines
+from nngrader.protocol import JsonLines, Kill, Quit, Spawn, Status
 from nngrader.sandbox.process import TMPFS_BYTES, fork, preload, sandboxed_start
 
 CLONE_NEWNS = 0x00020000
@@ -164,29 +164,30 @@ class Zygote(JsonLines):
         self.children: dict[int, int | None] = {}  # pid -> wait status once reaped
 
     def serve(self) -> None:
-        hello = self.receive()
-        if hello is None:
+        received = self.receive_command()
+        if received is None:
             return
-        preload(hello.get("modules", []))
+        hello, nonce = received
+        preload(list(getattr(hello, "modules", ())))
         import IPython.core.interactiveshell  # noqa: F401  (the worker's shell, made per child)
 
         why = self.probe()
-        self.send({"nonce": hello["nonce"], "status": "ready", "forks": not why, "why": why})
+        self.send({"nonce": nonce, "status": "ready", "forks": not why, "why": why})
         while True:
-            cmd = self.receive()
-            if cmd is None or cmd.get("op") == "quit":
+            received = self.receive_command()
+            if received is None or isinstance(received[0], Quit):
                 return
-            op = cmd.get("op")
-            if op == "spawn":
+            cmd, nonce = received
+            if isinstance(cmd, Spawn):
                 reply = self.spawn()
-            elif op == "status":
-                reply = {"status": "status", "returncode": self.wait(cmd["pid"], cmd["timeout"])}
-            elif op == "kill":
-                self.kill(cmd["pid"])
+            elif isinstance(cmd, Status):
+                reply = {"status": "status", "returncode": self.wait(cmd.pid, cmd.timeout)}
+            elif isinstance(cmd, Kill):
+                self.kill(cmd.pid)
                 reply = {"status": "killed"}
             else:
-                reply = {"status": "error", "reason": f"unknown command {op!r}"}
-            reply["nonce"] = cmd["nonce"]
+                reply = {"status": "error", "reason": f"unexpected command {type(cmd).__name__}"}
+            reply["nonce"] = nonce
             self.send(reply)
 
     def probe(self) -> str:
