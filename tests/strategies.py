@@ -28,8 +28,10 @@ __all__ = [
     "arrays",
     "batch_sizes",
     "feature_sizes",
+    "json_values",
     "labels",
     "matrix_shapes",
+    "protocol_messages",
     "seeds",
     "shapes",
 ]
@@ -114,4 +116,53 @@ def labels(n: int, num_classes: int) -> st.SearchStrategy[np.ndarray]:
     """Integer class labels of shape ``(n,)`` in ``[0, num_classes)``."""
     return hnp.arrays(
         dtype=np.int64, shape=(n,), elements=st.integers(min_value=0, max_value=num_classes - 1)
+    )
+
+
+# --- the grader's protocol (nngrader.protocol): what a hostile sandbox could send -----------
+
+#: Any JSON value, nested a little (the reader's limits are tested with explicit cases).
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=30,
+)
+
+_STATUSES = st.sampled_from(["ok", "error", "ended", "ready", "spawned", "status", "killed", "?"])
+_KEYS = st.sampled_from(
+    [
+        "status",
+        "outputs",
+        "error",
+        "reason",
+        "tamper",
+        "reference",
+        "value",
+        "lost",
+        "idx",
+        "nonce",
+        "forks",
+        "why",
+        "pid",
+        "returncode",
+        "output_type",
+        "name",
+        "text",
+        "data",
+    ]
+)
+
+
+def protocol_messages() -> st.SearchStrategy[dict]:
+    """Reply-shaped objects: the keys the host reads, with values of any JSON type."""
+    output = st.dictionaries(
+        st.sampled_from(["output_type", "name", "text", "data", "metadata", "ename", "evalue"]),
+        st.sampled_from(["stream", "stdout", "stderr", "error", "display_data"]) | json_values,
+        max_size=5,
+    )
+    value = json_values | st.lists(output, max_size=3)
+    return st.fixed_dictionaries(
+        {"status": _STATUSES}, optional={"nonce": st.text(max_size=40)}
+    ).flatmap(
+        lambda base: st.dictionaries(_KEYS, value, max_size=6).map(lambda extra: {**extra, **base})
     )

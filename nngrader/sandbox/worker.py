@@ -90,6 +90,7 @@ class Worker(JsonLines):
         self.shell = InteractiveShell.instance()
         # errors are reported once, as an error output (plain text, no colours)
         self.shell.showtraceback = self.shell.showsyntaxerror = lambda *a, **k: None
+        _as_in_a_kernel(self.shell)
         self.shell.display_pub.publish = self._publish  # rich outputs come to us
         hook = _make_displayhook(self)
         self.shell.displayhook = self.shell.display_trap.hook = hook
@@ -215,6 +216,31 @@ class Worker(JsonLines):
             reply["nonce"] = nonce
             reply["idx"] = cmd.idx
             self.send(jsonable(reply))
+
+
+def _as_in_a_kernel(shell) -> None:
+    """Make what students put in cells behave as in a Jupyter kernel, never an error.
+
+    A bare ``InteractiveShell`` has no GUI event loop (``enable_gui`` raises), so
+    ``%matplotlib inline`` would fail the whole cell; a kernel's figures come out inline,
+    and here every ``%matplotlib`` backend does (``display_data`` outputs, as in a kernel
+    with the inline backend). The kernel's own magics (``%qtconsole``, ``%connect_info``)
+    do nothing here.
+    """
+    shell.enable_gui = lambda gui=None: None
+
+    def matplotlib(line: str = "") -> None:
+        try:
+            shell.enable_matplotlib("inline")
+        except Exception:  # (no matplotlib: figures are simply not shown)
+            pass
+
+    def nothing(line: str = "", cell: str | None = None) -> None:
+        return None
+
+    shell.register_magic_function(matplotlib, "line", "matplotlib")
+    for name in ("qtconsole", "connect_info", "gui"):
+        shell.register_magic_function(nothing, "line", name)
 
 
 def _make_displayhook(worker: Worker):
