@@ -69,7 +69,9 @@ class Judge(JsonLines):
             return
         hello, nonce = received
         preload(list(getattr(hello, "modules", ())))
-        import nngrader.sandbox.remote  # noqa: F401
+        from nngrader.sandbox import remote
+
+        remote.delegate_to_student_side()  # (this process never runs student code: its own)
 
         self.send({"nonce": nonce, "status": "ready"})
         while True:
