@@ -5,13 +5,16 @@ Each notebook runs in its own bubblewrap sandbox:
 - no network (``--unshare-net``), its own process, IPC and host-name namespaces;
 - a file system that holds only read-only copies of ``/usr``, the Python installation, the
   virtual environment and the ``nnlib`` and ``nngrader`` packages, plus an empty private
-  ``/tmp`` (the working directory): the course folder, the gradebook, the source notebooks
-  and the other students' files do not exist in it;
+  ``/tmp`` (the working directory) and ``/dev/shm``, both sized within the memory limit:
+  the course folder, the gradebook, the source notebooks and the other students' files do
+  not exist in it; the student's side gets the assignment's nnlib, its forbidden names
+  stubbed (:mod:`nngrader.host.stubs`), bound over the real one;
 - a cleared environment (no instructor secrets): only ``PATH``, ``HOME=/tmp``, ``LANG`` and the
   grader's own settings;
 - an unprivileged user: when the grader runs as root, the worker drops to a user id of its own
   (one per parallel slot, so one student's fork bomb cannot use another's process quota);
-- resource limits (:class:`Limits`; every number is a command-line option).
+- resource limits (:class:`Limits`): address space, CPU time, processes, file size and
+  open files.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ IPython, far more than a correct submission's cells and tests take. The zygote p
 per grading slot: started by :mod:`nngrader.host.execute` in the slot's sandbox (the same
 bubblewrap set-up, user id and limits as a worker) as ``python -I -m nngrader.sandbox.zygote``, it
 imports them and then, for each submission, forks a child that becomes the student's worker
-(:mod:`nngrader.sandbox.worker`). It never runs student code itself.
+(:mod:`nngrader.sandbox.worker`). It never runs student code itself. Its nnlib is the student
+side's, with the assignment's forbidden names stubbed (:mod:`nngrader.host.stubs`), so a
+zygote serves one assignment: the slot starts another for the next.
 
 Each child is kept from the zygote and from the slot's earlier children as a new sandbox would be:
 
@@ -14,7 +16,8 @@ Each child is kept from the zygote and from the slot's earlier children as a new
   neither visible nor signalable from the worker, and every process the student's code starts
   dies with the init (the kernel ends a PID namespace with its first process);
 - an empty ``tmpfs`` is mounted on ``/tmp`` (the working directory ``/tmp/work``) and on
-  ``/dev/shm``: no file of an earlier child is left;
+  ``/dev/shm``, each sized as the host says (within the memory limit): no file of an earlier
+  child is left;
 - the init and the worker have no capabilities (the bounding set is emptied too) and no new
   privileges; the user id and resource limits are the slot's, inherited from the sandbox; the
   worker runs in a session and process group of its own;
