@@ -38,7 +38,7 @@ def kept():
 def run(kept: execute.SlotSandboxes, *sources: str) -> tuple[list[CellResult], execute.Worker]:
     """Run student cells in a new worker of the slot; their replies, and the worker (closed)."""
     kept.reset(30)
-    worker = execute.Worker(LIMITS, UID, False, NPROC, kept)
+    worker = execute.Worker(LIMITS, UID, False, NPROC, kept, kept.student_nnlib)
     try:
         worker.start(60)
         cells = [Cell(i, "state", s) for i, s in enumerate(sources)]
@@ -194,3 +194,45 @@ def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, m
         assert "not forked from a zygote" in caplog.text
     finally:
         slot.discard()
+
+
+USES = """
+import json, nnlib.neurons, nnlib.modules
+def tried(call):
+    try:
+        call()
+        return 'works'
+    except Exception as exc:
+        return type(exc).__name__
+source = open(nnlib.neurons.__file__).read()
+print(json.dumps({
+    'step': tried(lambda: nnlib.neurons.step(1.0)),
+    'Linear': tried(lambda: nnlib.modules.Linear(2, 3)),
+    'neurons_source_is_the_stub': '_nnlib_reference_used' in source,
+}))
+"""
+
+
+def test_the_zygote_preloads_the_assignments_nnlib_and_is_replaced_for_another(kept):
+    from nngrader.host import stubs
+
+    seen = {}
+    zygotes = {}
+    for assignment in ("a1_neurons", "a4_layers", "a4_layers"):
+        kept.use(stubs.stubbed_nnlib(*stubs.for_assignment(assignment)))
+        replies, worker = run(kept, USES)
+        assert isinstance(worker.student, execute.Forked), kept.why
+        seen[assignment] = printed(replies[0])
+        zygotes.setdefault(assignment, set()).add(kept.zygote.proc.pid)
+    assert seen["a1_neurons"] == {
+        "step": "ReferenceUsedError",
+        "Linear": "works",
+        "neurons_source_is_the_stub": True,
+    }
+    assert seen["a4_layers"] == {
+        "step": "works",
+        "Linear": "ReferenceUsedError",
+        "neurons_source_is_the_stub": False,
+    }
+    assert len(zygotes["a4_layers"]) == 1  # kept for the same assignment
+    assert zygotes["a1_neurons"].isdisjoint(zygotes["a4_layers"])  # a new one for another
