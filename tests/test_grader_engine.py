@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -134,3 +135,74 @@ def test_a_slot_whose_sandboxes_are_kept_stays_locked_until_released(tmp_path, m
     assert list(engine._KEPT) == [0]  # the next task took the slot it holds, and its sandboxes
     engine.release()
     assert other_process_slot() == 0 and engine._KEPT == {}
+
+
+# --- faults of the grading machine: retried once in a fresh sandbox, never cached ------------
+
+
+def _flaky(monkeypatch, method: str, failures: int, reason: str = "timed out") -> list:
+    """Make ``execute.Worker.<method>`` fail ``failures`` times as a loaded machine would."""
+    from nngrader.host import execute
+
+    original = getattr(execute.Worker, method)
+    calls = []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) <= failures:
+            raise execute.Fault(reason)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(execute.Worker, method, flaky)
+    return calls
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_a_timeout_the_machine_caused_is_retried_and_costs_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    _flaky(monkeypatch, "test", failures=1)
+    cells = [Cell(0, "state", "def f():\n    return 1"), Cell(1, "test", "assert f() == 1", "t")]
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    result = engine.run_job(engine.Job("k", {"nb": cells}, limits))
+    assert result.notebooks["nb"][1].outputs == () and result.reasons == [], result
+    assert result.machine_fault == ""
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_the_students_own_fault_happens_again_and_is_theirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    cells = [Cell(0, "state", "import os\nos._exit(3)"), Cell(1, "test", "assert True", "t")]
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    result = engine.run_job(engine.Job("k", {"nb": cells}, limits))
+    assert result.reasons == ["cell 0: the kernel exited (code 3)"], result.reasons
+    assert result.notebooks["nb"][1].outputs == ()  # the rest of the notebook ran
+    assert result.machine_fault == ""
+
+
+@pytest.mark.grading
+def test_a_sandbox_that_never_starts_is_the_machines_fault_and_never_cached(tmp_path, monkeypatch):
+    from nngrader.host import pipeline
+
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    calls = _flaky(monkeypatch, "start", failures=99, reason="bwrap: out of memory")
+    cells = [Cell(0, "state", "x = 1"), Cell(1, "test", "assert x == 1", "t")]
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    result = engine.run_job(engine.Job("k", {"nb": cells}, limits, unsafe=True))
+    assert len(calls) == 2  # the start, and one retry with a fresh sandbox
+    assert "the sandbox failed to start: bwrap: out of memory" in result.machine_fault
+    assert result.notebooks["nb"][1].outputs[0]["ename"] == "GraderFault"
+    stored = tmp_path / "student.json"
+    stored.write_text(json.dumps(result.to_json()))
+    assert pipeline._stored_key(str(stored)) is None  # the next run grades it again
+
+
+@pytest.mark.grading
+def test_a_sandbox_that_starts_at_the_second_try_grades_normally(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    _flaky(monkeypatch, "start", failures=1, reason="bwrap: out of memory")
+    cells = [Cell(0, "state", "x = 1"), Cell(1, "test", "assert x == 1", "t")]
+    limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
+    result = engine.run_job(engine.Job("k", {"nb": cells}, limits, unsafe=True))
+    assert result.machine_fault == "" and result.reasons == [], result
