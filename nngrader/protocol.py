@@ -20,8 +20,9 @@ The records:
 - the result of a whole cell as the host keeps it: :class:`CellResult`; of a whole
   submission: :class:`RunResult`, the one record the head stores and reads back.
 
-The judge's link to the student's objects (:mod:`nngrader.sandbox.remote`) has its own
-value encoding, checked there with the same depth and size limits.
+- judge <-> the student's side of a test: :class:`LinkRequest`, :class:`LinkReply`
+  (:func:`link_request`, :func:`link_reply`); the values inside them follow the link's own
+  encoding (:mod:`nngrader.sandbox.remote`), checked as they are decoded.
 """
 
 from __future__ import annotations
@@ -607,3 +608,96 @@ class RunResult:
             if isinstance(exc, ProtocolError):
                 raise
             raise ProtocolError(f"a stored run that is not JSON ({str(exc)[:80]})") from None
+
+
+# --- the judge's link to the student's objects (nngrader.sandbox.remote) ---------------------
+
+#: Nesting of one link message: the value encoding nests two levels per container.
+LINK_DEPTH = 2 * 32 + 8
+_LINK_OPS = (
+    "names finish op trusted call getattr setattr delattr getitem setitem delitem len iter "
+    "next contains bool repr str format float int index complex"
+).split()
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """The judge asks the student's side for one operation on its objects.
+
+    ``h`` names the target (a handle), ``name`` an attribute, operator or function; ``args``,
+    ``kwargs``, ``key`` and ``value`` are encoded values (:class:`~nngrader.sandbox.remote.Codec`,
+    checked as they are decoded), ``sync`` the contents of mirrored Parameters that changed.
+    """
+
+    op: str
+    h: int | None = None
+    name: str | None = None
+    fields: dict = field(default_factory=dict)
+    sync: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LinkReply:
+    """The student's side answers: a result (``ok``, an encoded value) or an exception
+    (``exc``: its class name and message), what the student's code printed meanwhile, the
+    arrays sent by value as they are now (``back``) and the Parameters that changed."""
+
+    has_ok: bool
+    ok: Any = None
+    exc: ErrorInfo | None = None
+    out: str = ""
+    err: str = ""
+    back: tuple = ()
+    sync: dict = field(default_factory=dict)
+
+
+def _sync(value: Any) -> dict:
+    if value is None:
+        return {}
+    if type(value) is not dict or len(value) > 100_000:
+        raise ProtocolError("malformed parameter contents")
+    return value
+
+
+def link_request(message: dict) -> LinkRequest:
+    """The record of a request the student's side received (depth was checked on reading)."""
+    op = message.get("op")
+    if op not in _LINK_OPS:
+        raise ProtocolError(f"unknown link operation {str(op)[:40]!r}")
+    h, name = message.get("h"), message.get("name")
+    if h is not None and type(h) is not int:
+        raise ProtocolError("a link request's handle is not an integer")
+    if name is not None:
+        name = _str(name, "a link request's name", 200, cut=False)
+    fields = {k: message[k] for k in ("args", "kwargs", "key", "value") if k in message}
+    return LinkRequest(op, h, name, fields, _sync(message.get("sync")))
+
+
+def link_reply(message: dict) -> LinkReply:
+    """The record of a reply the judge received from the student's side.
+
+    Raises:
+        ProtocolError: fields of the wrong types; neither a result nor an exception.
+    """
+    exc = message.get("exc")
+    if exc is not None:
+        if type(exc) is not dict:
+            raise ProtocolError("a malformed error report")
+        exc = ErrorInfo(
+            _str(exc.get("type"), "an error's class", 100),
+            _str(exc.get("msg"), "an error's message"),
+        )
+    elif "ok" not in message:
+        raise ProtocolError("a reply with neither a result nor an error")
+    back = message.get("back", [])
+    if type(back) is not list:
+        raise ProtocolError("a reply's arrays are not a list")
+    return LinkReply(
+        has_ok="ok" in message,
+        ok=message.get("ok"),
+        exc=exc,
+        out=_str(message.get("out", ""), "the student's output", STREAM_LIMIT),
+        err=_str(message.get("err", ""), "the student's output", STREAM_LIMIT),
+        back=tuple(back),
+        sync=_sync(message.get("sync")),
+    )

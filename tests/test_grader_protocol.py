@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 
@@ -192,3 +193,33 @@ def test_fuzz_any_bytes_decode_to_an_object_or_a_protocol_error(value, junk):
                 parse(message)
             except ProtocolError:
                 pass
+
+
+@FAST
+@given(
+    message=protocol_messages(),
+    extra=st.dictionaries(
+        st.sampled_from(["ok", "exc", "out", "err", "back", "sync", "op", "h", "name", "args"]),
+        json_values,
+    ),
+)
+def test_fuzz_the_link_readers_only_ever_raise_protocol_errors(message, extra):
+    for parse in (protocol.link_reply, protocol.link_request):
+        try:
+            record = parse({**message, **extra})
+        except ProtocolError:
+            continue
+        assert record is not None
+
+
+def test_a_link_reply_too_deep_breaks_the_link_not_the_judge():
+    from nngrader.sandbox import remote
+
+    left, right = socket.socketpair()
+    try:
+        left.sendall(b'{"ok": ' + b"[" * 10_000 + b"]" * 10_000 + b"}\n")
+        with pytest.raises(remote.RemoteError, match="nested"):
+            remote.Channel(right).receive()
+    finally:
+        left.close()
+        right.close()

@@ -43,6 +43,8 @@ import socket
 
 import numpy as np
 
+from nngrader import protocol
+
 MESSAGE_LIMIT = 64 * 1024 * 1024  # bytes of one message
 TEXT_LIMIT = 20_000  # characters of a repr/str/format answer
 DEPTH_LIMIT = 32
@@ -148,11 +150,10 @@ class Channel:
                 raise RemoteError("the other side closed the link")
             self.buffer += chunk
         try:
-            message = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            raise RemoteError(f"a malformed reply ({exc.__class__.__name__})") from None
-        if type(message) is not dict:
-            raise RemoteError("a malformed reply (not an object)")
+            message = protocol.decode_line(line, MESSAGE_LIMIT)
+            protocol.check_depth(message, protocol.LINK_DEPTH)
+        except protocol.ProtocolError as exc:
+            raise RemoteError(f"a malformed reply ({exc})") from None
         return message
 
 
@@ -616,15 +617,16 @@ class JudgeLink(Codec):
             raise
         return result
 
-    def _check(self, reply: dict, sent: list, want):
-        out, err = reply.get("out", ""), reply.get("err", "")
-        if type(out) is not str or type(err) is not str:
-            raise RemoteError("malformed output in a reply")
-        if self.out_hook and (out or err):
-            self.out_hook(out, err)
-        self.apply_sync(reply.get("sync"))
-        back = reply.get("back", [])
-        if type(back) is not list or len(back) != len(sent):
+    def _check(self, message: dict, sent: list, want):
+        try:
+            reply = protocol.link_reply(message)
+        except protocol.ProtocolError as exc:
+            raise RemoteError(str(exc)) from None
+        if self.out_hook and (reply.out or reply.err):
+            self.out_hook(reply.out, reply.err)
+        self.apply_sync(reply.sync)
+        back = reply.back
+        if len(back) != len(sent):
             raise RemoteError("a reply that does not account for the arrays sent")
         for original, new in zip(sent, back, strict=True):
             if new is None:
@@ -636,15 +638,13 @@ class JudgeLink(Codec):
                 raise RemoteError("an array sent back with another shape or dtype")
             if original.flags.writeable and not np.array_equal(arr, original, equal_nan=True):
                 original[...] = arr
-        if "exc" in reply:
-            error = _exception(reply["exc"])
+        if reply.exc is not None:
+            error = _exception({"type": reply.exc.ename, "msg": reply.exc.evalue})
             if type(error).__name__ == "ReferenceUsedError" and len(self.reference_used) < 20:
                 self.reference_used.append(str(error)[:300])
             raise error
-        if "ok" not in reply:
-            raise RemoteError("a reply with neither a result nor an error")
         self.received_arrays = []
-        value = self.decode(reply["ok"], record=False)
+        value = self.decode(reply.ok, record=False)
         if want is not None:
             if want is float and type(value) is int:
                 value = float(value)
@@ -821,16 +821,12 @@ class StudentServer(Codec):
         sent: list = []
         with self.capture() as streams:
             try:
-                self.apply_sync(message.get("sync"))
-                op = message.get("op")
-                fields = {
-                    k: self.decode(message[k], path=(k,))
-                    for k in ("args", "kwargs", "key", "value")
-                    if k in message
-                }
+                request = protocol.link_request(message)
+                self.apply_sync(request.sync)
+                fields = {k: self.decode(v, path=(k,)) for k, v in request.fields.items()}
                 sent = [a for _, a in self.received_arrays]
-                target = self.objects.get(message.get("h"))
-                result = self.run(op, target, message.get("name"), fields)
+                target = self.objects.get(request.h)
+                result = self.run(request.op, target, request.name, fields)
                 reply["ok"] = self.encode(result)
             except BaseException as exc:
                 try:
