@@ -32,7 +32,7 @@ import signal
 import sys
 import types
 
-from nngrader.protocol import TRUSTED_PREFIXES, JsonLines, Quit, RunCell
+from nngrader.protocol import RICH_LIMIT, TRUSTED_PREFIXES, JsonLines, Quit, RunCell
 from nngrader.sandbox.process import (
     Capture,
     ended_reason,
@@ -48,9 +48,6 @@ from nngrader.sandbox.process import (
 # Captured before any student code runs; a student rebinding ``builtins.exec`` does not
 # reach these objects.
 _exec, _compile, _isinstance, _type, _id = exec, compile, isinstance, type, id
-
-RICH_LIMIT = 1_000_000  # bytes of one rich output (an image) kept
-_STUDENT = "<ipython-input-"  # the file name IPython compiles student cells under
 
 
 class _RequestStreams:
