@@ -148,7 +148,7 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
         for cell in cells:
             start = time.perf_counter()
             if cell.kind == "test":
-                worker.test(execute._command(cell), cell.prelude, 60)
+                worker.test(execute._command(cell), 60)
             else:
                 worker.request(execute._command(cell), 60)
             spent[cell.kind] += time.perf_counter() - start
