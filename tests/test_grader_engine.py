@@ -206,3 +206,20 @@ def test_a_sandbox_that_starts_at_the_second_try_grades_normally(tmp_path, monke
     limits = Limits(cell_timeout=20, test_timeout=20, memory_mb=1024)
     result = engine.run_job(engine.Job("k", {"nb": cells}, limits, unsafe=True))
     assert result.machine_fault == "" and result.reasons == [], result
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_stored_outputs_are_capped_per_submission_errors_kept(tmp_path, monkeypatch):
+    """Each reply is within its own limits; together they pass the submission's budget."""
+    monkeypatch.setenv("NNLIB_GRADER_SLOTS", str(tmp_path / "slots"))
+    big = "from IPython.display import HTML, display\nfor _ in range(4):\n"
+    big += "    display(HTML('x' * 900_000))\n"
+    cells = [Cell(i, "state", big) for i in range(3)]
+    cells.append(Cell(3, "test", "assert False, 'the verdict stays'", "t"))
+    limits = Limits(cell_timeout=30, test_timeout=30, memory_mb=1024)
+    result = engine.run_job(engine.Job("k", {"nb": cells}, limits))
+    stored = sum(len(json.dumps(o)) for c in result.notebooks["nb"].values() for o in c.outputs)
+    assert stored <= engine.OUTPUTS_BUDGET + 10_000, stored
+    assert any("outputs cut" in r for r in result.reasons), result.reasons
+    assert result.notebooks["nb"][3].outputs[-1]["evalue"] == "the verdict stays"
