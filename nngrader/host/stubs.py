@@ -29,7 +29,7 @@ import tempfile
 import threading
 
 #: Bump when the transformation changes: copies built by an older one are not reused.
-VERSION = "1"
+VERSION = "2"
 
 _HELPER = "_nnlib_reference_used"
 _HELPER_SOURCE = f'''
@@ -39,7 +39,7 @@ def {_HELPER}(name):
 
     raise ReferenceUsedError(
         f"{{name}} is nnlib's reference implementation of what this assignment asks you to "
-        "write; the grader's copy of nnlib leaves it out. Implement it yourself."
+        "write. The grader's copy of nnlib leaves it out: implement it yourself."
     )
 '''
 _LOCK = threading.Lock()
