@@ -181,7 +181,7 @@ def test_reference_reached_by_a_trick_scores_zero_for_its_part_with_the_reason(
     for test in tests:
         assert scores[test] == 0, (test, reason)
     # nothing else is lost but through the same use (a later part calling the stub): no
-    # other fault, and every test that lost points says why or follows a cell that did
+    # other fault is named, and every test of the part lost its points
     for other in ("timed out", "the kernel", "crashed", "memory", "not graded", "during the test"):
         assert other not in reason, reason
     lost = [t for t, score in scores.items() if score != run["points"][t]]
