@@ -2,12 +2,15 @@
 
 The host side of :mod:`nngrader.sandbox.worker`. Each cell gets a wall-clock deadline. When a cell
 overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
-sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
-sandbox is started, the student cells that ran before it are replayed silently, and execution
-goes on with the next cell. There is no limit on the number of faults, so a function that loops
-forever costs exactly the tests that call it; what bounds a submission's time is its budget
-(``budget_end``): once it is spent, the cell it cut short (``"budget": "cut"``) and the cells
-left (``"budget": "unrun"``) are faults.
+sandbox is killed), crashes the worker, or floods the pipe, a new sandbox is started, the
+student cells that ran before it are replayed silently, and the cell runs once more (a loaded
+or failing machine may have been to blame); if it faults again, that cell alone is charged
+and execution goes on with the next cell. There is no limit on the number of faults, so a
+function that loops forever costs exactly the tests that call it; what bounds a submission's
+time is its budget (``budget_end``): once it is spent, the cell it cut short (``budget`` is
+``"cut"``) and the cells left (``"unrun"``) are faults. Every message to and from the
+sandboxes is a record of :mod:`nngrader.protocol`, and each cell's result a
+:class:`~nngrader.protocol.CellResult`.
 """
 
 from __future__ import annotations
