@@ -279,6 +279,9 @@ def grade(options: Options) -> str:
         steps.ensure_gradebook(course, options.assignment, db_url=db)
         nothing = [s for s, e in students.items() if not e.get("job") and not e.get("invalid")]
         steps.forget(course, options.assignment, nothing, db_url=db)
+        for sid in nothing:  # (no run of theirs is "graded" now: feedback skips them)
+            for suffix in (".json", ".nbgrader"):
+                _remove(os.path.join(state, sid + suffix))
         autograder = steps.Autograder(course, options.assignment, state, db_url=db)
         bar = _bar(len(keys), "grading", options.progress)
 
