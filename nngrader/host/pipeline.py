@@ -163,6 +163,7 @@ def prepare(options: Options) -> tuple[dict, dict]:
         for sid, why in room.refused.items():
             students[sid] = entry = {"notebooks": {}, "notes": []}
             not_graded(entry, why)
+            entry["invalid"] = not STUDENT_ID.match(sid)  # (kept out of the gradebook)
         for sid, folder in room.folders.items():
             students[sid] = entry = {"notebooks": {}, "notes": list(room.notes.get(sid, []))}
             try:
@@ -513,6 +514,7 @@ def _row(sid: str, entry: dict, graded: dict, info: dict, state: str) -> dict:
                 reasons.append(graded["manual"])
     elif not reasons:
         reasons.append("no submission")
+    reasons.sort(key=lambda r: not r.startswith(NOT_GRADED))  # why it is not graded, first
     row["reason"] = cap_reasons(reasons)
     for key in ("raw_score", "late_submission_penalty", "score", "max_score"):
         row[key] = round(float(row.get(key) or 0.0), 6)
