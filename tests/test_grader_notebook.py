@@ -92,6 +92,19 @@ def test_code_the_parser_cannot_hold_does_not_stop_the_plan(source):
     assert notebook.parse_code(source) is None
 
 
+def test_a_huge_cell_costs_the_head_no_parse():
+    """5 MB of code after the first test: unparsed, it costs milliseconds (parsed: minutes)."""
+    nb = student_notebook()
+    huge = "x = 1\n" * 800_000
+    nb["cells"].insert(
+        at(nb, "test_sigmoid") + 1, json.loads(json.dumps(nbformat.v4.new_code_cell(huge)))
+    )
+    start = time.process_time()
+    _, cells = rebuild(nb)
+    assert time.process_time() - start < 20
+    assert [c.grade_id for c in cells if c.kind == "test"] == source_tests()
+
+
 WRONG = [None, 7, "text", [1, 2], {"x": {}}, True, 1.5]
 
 

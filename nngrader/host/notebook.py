@@ -24,6 +24,8 @@ from nngrader.host.execute import Cell
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
+#: Characters of one cell the head parses (a solution is a few kB; see :func:`parse_code`).
+PARSE_LIMIT = 200_000
 #: nnlib modules whose public names count as "the reference implementation".
 REFERENCE_MODULES = (
     "nnlib.neurons",
@@ -249,12 +251,16 @@ def _stub(source: str) -> str:
 
 
 def parse_code(source: str) -> ast.Module | None:
-    """``source`` parsed, or None for code that does not parse.
+    """``source`` parsed, or None for code that does not parse or is too long to parse here.
 
     Student code may be anything: a syntax error, a null byte (``ValueError``), 20 kB of
     chained attribute access (``RecursionError`` in the parser) or of unary minus signs
     (``MemoryError``). None of these is the grader's fault, and none may stop the batch.
+    A cell longer than :data:`PARSE_LIMIT` is not parsed in the head at all: Python's syntax
+    tree of 10 MB of code takes minutes and gigabytes, once per test that follows it.
     """
+    if len(source) > PARSE_LIMIT:
+        return None
     try:
         return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
