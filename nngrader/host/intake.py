@@ -80,7 +80,11 @@ def classroom(submissions: str, assignment: str, max_bytes: int) -> Classroom:
     skipped: list[tuple[list[str], str]] = []
     if zipfile.is_zipfile(submissions):
         room.scratch = tempfile.TemporaryDirectory(prefix="nnlib-grader-zip-")
-        skipped = unpack(submissions, room.scratch.name, max_bytes)
+        try:
+            skipped = unpack(submissions, room.scratch.name, max_bytes)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            room.close()
+            raise SystemExit(f"cannot unpack the submissions zip {submissions}: {exc}") from None
         submissions = room.scratch.name
         entries = [e for e in os.listdir(submissions) if not _ignored(e)]
         only = os.path.join(submissions, entries[0]) if len(entries) == 1 else ""
