@@ -177,7 +177,13 @@ def prepare(options: Options) -> tuple[dict, dict]:
 
 
 def prepare_student(
-    entry: dict, sid: str, folder: str, sources: dict, key, options: Options, cd: CourseDirs
+    entry: dict,
+    sid: str,
+    folder: str,
+    sources: dict,
+    key: bytes | None,
+    options: Options,
+    cd: CourseDirs,
 ) -> None:
     """Read, rebuild, write into submitted/ and plan one student's notebooks into ``entry``."""
     if not STUDENT_ID.match(sid):
