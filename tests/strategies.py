@@ -120,7 +120,7 @@ def labels(n: int, num_classes: int) -> st.SearchStrategy[np.ndarray]:
 
 # --- submitted notebooks (the grader's planner is fuzzed with these) ------------------------
 
-json_values = st.recursive(
+_json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
@@ -151,43 +151,43 @@ def notebook_documents(grade_ids: Sequence[str]) -> st.SearchStrategy[dict]:
     ``grade: true`` without a ``grade_id``, metadata of every type, and sources that parse,
     that do not, and that make Python's parser raise ``RecursionError`` or ``MemoryError``.
     """
-    gid = st.one_of(st.sampled_from(list(grade_ids)), st.text(max_size=8), json_values)
+    gid = st.one_of(st.sampled_from(list(grade_ids)), st.text(max_size=8), _json_values)
     nbgrader = st.one_of(
         st.fixed_dictionaries(
             {},
             optional={
                 "grade_id": gid,
-                "grade": st.one_of(st.booleans(), json_values),
-                "solution": st.one_of(st.booleans(), json_values),
-                "locked": st.one_of(st.booleans(), json_values),
-                "task": st.one_of(st.booleans(), json_values),
-                "points": st.one_of(st.integers(-5, 5), json_values),
-                "schema_version": st.one_of(st.just(3), json_values),
+                "grade": st.one_of(st.booleans(), _json_values),
+                "solution": st.one_of(st.booleans(), _json_values),
+                "locked": st.one_of(st.booleans(), _json_values),
+                "task": st.one_of(st.booleans(), _json_values),
+                "points": st.one_of(st.integers(-5, 5), _json_values),
+                "schema_version": st.one_of(st.just(3), _json_values),
             },
         ),
-        json_values,
+        _json_values,
     )
-    metadata = st.one_of(st.fixed_dictionaries({}, optional={"nbgrader": nbgrader}), json_values)
+    metadata = st.one_of(st.fixed_dictionaries({}, optional={"nbgrader": nbgrader}), _json_values)
     cell = st.fixed_dictionaries(
         {
-            "cell_type": st.one_of(st.sampled_from(["code", "markdown", "raw"]), json_values),
+            "cell_type": st.one_of(st.sampled_from(["code", "markdown", "raw"]), _json_values),
             "source": st.one_of(
-                _cell_sources(grade_ids), st.lists(st.text(max_size=10), max_size=3), json_values
+                _cell_sources(grade_ids), st.lists(st.text(max_size=10), max_size=3), _json_values
             ),
         },
         optional={
             "metadata": metadata,
-            "outputs": st.one_of(st.just([]), json_values),
-            "execution_count": st.one_of(st.none(), json_values),
-            "id": st.one_of(st.text(min_size=1, max_size=8), json_values),
-            "attachments": json_values,
+            "outputs": st.one_of(st.just([]), _json_values),
+            "execution_count": st.one_of(st.none(), _json_values),
+            "id": st.one_of(st.text(min_size=1, max_size=8), _json_values),
+            "attachments": _json_values,
         },
     )
     return st.fixed_dictionaries(
         {
-            "nbformat": st.one_of(st.just(4), json_values),
-            "nbformat_minor": st.one_of(st.just(5), json_values),
-            "cells": st.one_of(st.lists(cell, max_size=8), json_values),
+            "nbformat": st.one_of(st.just(4), _json_values),
+            "nbformat_minor": st.one_of(st.just(5), _json_values),
+            "cells": st.one_of(st.lists(cell, max_size=8), _json_values),
         },
-        optional={"metadata": st.one_of(st.just({}), json_values)},
+        optional={"metadata": st.one_of(st.just({}), _json_values)},
     )

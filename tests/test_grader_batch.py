@@ -294,8 +294,12 @@ def test_grades_are_never_stale(pair, tmp_path):
     course, subs = pair["course"], pair["subs"]
     idx = cell_index(pair)
 
-    # 1. nbgrader fails on bob (a stored cell's outputs are not a list): "not graded", not 6
-    edit_run(pair, "bob", lambda run: run["notebooks"][NOTEBOOK]["cells"][idx].update(outputs=7))
+    # 1. nbgrader fails on bob (a file where its autograded folder must go): "not graded", not 6
+    edit_run(pair, "bob", lambda run: run["reasons"].append("stored anew"))  # recorded again
+    autograded = os.path.join(course, "autograded", "bob", ASSIGNMENT)
+    shutil.rmtree(autograded)
+    with open(autograded, "w") as f:
+        f.write("in the way")
     grades = str(tmp_path / "1.csv")
     done = grade(course, subs, grades)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -304,6 +308,7 @@ def test_grades_are_never_stale(pair, tmp_path):
     assert "await manual grading" not in rows["bob"]["reason"]
     assert float(rows["bob"]["score"]) == 0 and gradebook_score(course, "bob") == 0
     assert float(rows["alice"]["score"]) == MAX_SCORE and rows["alice"]["reason"] == ""
+    os.remove(autograded)
 
     # 2. a stored timeout is recorded; once its result is deleted, the score follows the rerun
     edit_run(pair, "alice", timed_out(idx))
@@ -322,12 +327,12 @@ def test_grades_are_never_stale(pair, tmp_path):
 
     # 3. a run spoiled by the machine (machine_fault) is recorded once, never reused
     edit_run(pair, "alice", timed_out(idx))
-    edit_run(pair, "alice", lambda run: run.update(machine_fault=True))
+    edit_run(pair, "alice", lambda run: run.update(machine_fault="the sandbox did not start"))
     grades = str(tmp_path / "4.csv")
     assert grade(course, subs, grades).returncode == 0
     assert float(read_csv(grades)["alice"]["score"]) == MAX_SCORE
 
-    # 4. --regrade bob: run again from scratch (bob's stored run is still the broken one)
+    # 4. --regrade bob: run again from scratch (bob's stored run still has the extra reason)
     grades = str(tmp_path / "5.csv")
     done = grade(course, subs, grades, "--regrade", "bob")
     assert done.returncode == 0, done.stderr[-3000:]
