@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,dev
 
-.PHONY: help install test book pdf lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
+.PHONY: help install test book pdf lint format bench assignments lab release-variants grade regrade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -80,11 +80,17 @@ JOBS ?= 0
 SCHEDULER ?=
 DB_URL ?=
 GRADE_ARGS ?=
+STUDENTS ?=
 CLUSTER_ARGS := $(if $(SCHEDULER),--scheduler "$(SCHEDULER)") $(if $(DB_URL),--db-url "$(DB_URL)")
 
 grade: $(STAMP)  ## grade a class: make grade ASSIGNMENT=a1_neurons SUBMISSIONS=<dir or zip> GRADES=<csv>
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [JOBS=n] [SCHEDULER=tcp://host:port] [DB_URL=url] [GRADE_ARGS=--feedback]"; exit 2; }
 	$(BIN)/python -m nngrader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS)
+
+# STUDENTS="id1 id2": only those are run again from scratch (default: everyone); manual grades stay
+regrade: $(STAMP)  ## grade again from scratch: make regrade ASSIGNMENT=a1_neurons [STUDENTS="id1 id2"]
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make regrade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [STUDENTS=\"id1 id2\"] [JOBS=n] [GRADE_ARGS=...]"; exit 2; }
+	$(BIN)/python -m nngrader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS) --regrade $(STUDENTS)
 
 feedback: $(STAMP)  ## feedback HTML for every graded student: make feedback ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<name>"; exit 2; }

@@ -17,9 +17,12 @@ in a sub-folder, e.g. nbgrader's <student>/<assignment>/<notebook>.ipynb), or is
 such folders. Only the assignment's notebooks are graded: other files are ignored. For an LMS
 export with another layout, run `nbgrader zip_collect` first and pass its submitted/ folder.
 
-Every folder gets a row in GRADES (nbgrader's CSV export columns plus `reason`). Results go
-to nbgrader's gradebook.db, autograded/ and feedback/ in the course folder, and the runs to
-.nnlib-grader/<assignment>/ so that an interrupted batch resumes and a re-run is identical.
+Every folder gets a row in GRADES (nbgrader's CSV export columns plus `reason`); a student
+who cannot be graded (a link or a FIFO instead of a notebook, a notebook over the course's
+max_file_size, one nbgrader fails on) gets "not graded: <why>", and the others are graded.
+Results go to nbgrader's gradebook.db, autograded/ and feedback/ in the course folder, and
+the runs to .nnlib-grader/<assignment>/ so that an interrupted batch resumes and a re-run is
+identical; --regrade [STUDENT ...] runs students again from scratch.
 
 Student code runs in bubblewrap: no network, a read-only system, no course folder, no
 gradebook, no other students, a cleared environment, and the limits below. Without a working
@@ -78,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
         q.add_argument("--no-report", action="store_true", help="do not write the class report")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
+    g.add_argument(
+        "--regrade",
+        nargs="*",
+        default=None,
+        metavar="STUDENT",
+        help="run these students again from scratch (none named: everyone), ignoring their "
+        "stored runs; manual grades in the gradebook are kept",
+    )
     from nngrader.host import instructor_cli
 
     instructor_cli.add_grade_options(g)
@@ -186,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         db_url=args.db_url,
         report=not args.no_report,
         roster=os.path.abspath(args.roster) if args.roster else "",
+        regrade=args.regrade,
     )
     if args.unsafe:
         print(
