@@ -30,13 +30,22 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
+from sphinx import addnodes
 from sphinx.application import Sphinx
-from sphinx.util import logging
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging, texescape
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +118,221 @@ def colab_from_published_notebooks(
                 button["url"] = f"{colab}/github/{org_repo}/blob/{branch}/_sources/{pagename}.ipynb"
 
 
+# A static interactive figure (nnlib.widgets) as the kernel printed it: a frame table in a JSON
+# script whose images are PNG data: URIs, and the first frame's <img> with one of them.
+_FRAMES_RE = re.compile(
+    r'(<script type="application/json" class="nnlib-frames">)(.*?)(</script>)', re.S
+)
+_DATA_URI_RE = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
+FRAMES_DIR = "_frames"
+
+
+def frames_to_files(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Move the interactive figures' frames out of the page, into files beside it.
+
+    In a notebook, a figure's frames are base64 PNGs inside its HTML (one self-contained
+    output). On the site that made chapters of 6 MB that a browser loads in full before the
+    reader touches anything. Each PNG becomes ``_frames/<hash>.png`` (identical frames, also
+    across pages, are stored once) and the page keeps only its URL: the browser fetches a frame
+    when it is shown (the default one lazily, when the figure scrolls into view).
+    """
+    if app.builder.format != "html":
+        return
+    out = Path(app.outdir) / FRAMES_DIR
+    prefix = "../" * docname.count("/") + FRAMES_DIR + "/"
+
+    def to_file(match: re.Match) -> str:
+        png = base64.b64decode(match.group(1))
+        name = hashlib.sha1(png).hexdigest()[:20] + ".png"
+        target = out / name
+        if not target.is_file():
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(png)
+            tmp.replace(target)  # atomic: parallel writers may store the same frame
+        return prefix + name
+
+    for node in doctree.findall(nodes.raw):
+        text = node.astext()
+        if "nnlib-frames" not in text or node.get("format") != "html":
+            continue
+        new = _DATA_URI_RE.sub(to_file, text)
+        node.children = [nodes.Text(new)]
+        node.rawsource = new
+
+
+# --- the PDF ----------------------------------------------------------------------------------
+# Tags that keep a cell's code out of the printed book: the HTML shows such code behind a toggle
+# (hide-*) or not at all (remove-*); paper has no toggle.
+_HIDDEN_INPUT_TAGS = ("tag_hide-cell", "tag_hide-input", "tag_remove-input")
+_HIDDEN_OUTPUT_TAGS = ("tag_hide-output", "tag_remove-output")
+PREFACE_TITLE = "Preface"
+
+
+def _latex_heading(command: str, title: str) -> nodes.raw:
+    r"""A LaTeX heading: ``\part``, or ``\chapter*`` (listed in the contents) or ``\section*``."""
+    text = texescape.escape(title)
+    latex = f"\\{command}{{{text}}}\n"
+    if command == "chapter*":
+        latex += f"\\addcontentsline{{toc}}{{chapter}}{{{text}}}\\markboth{{{text}}}{{{text}}}\n"
+    return nodes.raw("", latex, format="latex")
+
+
+class PrintedBook(SphinxPostTransform):
+    r"""Give the PDF the book's structure: a preface, numbered parts, chapters as in the HTML.
+
+    Sphinx's LaTeX builder inlines every chapter into the root page (``book/intro``), whose title
+    it takes as the book's title, so the root page's own sections became chapters 1-3 and every
+    real chapter was numbered three too high; the table of contents was headed by the first
+    part's caption. Here, on that assembled tree (LaTeX builders only):
+
+    * the root page's text becomes an unnumbered front-matter chapter, "Preface", its sections
+      unnumbered sections;
+    * each part of ``_toc.yml`` starts with ``\part``; the unnumbered back matter (notation,
+      bibliography) follows with chapter numbers off, like the HTML's;
+    * cells whose code the HTML hides or removes (install, ``glue`` and table-building cells,
+      tagged ``hide-cell``, ``hide-input`` or ``remove-input``) print only their output.
+    """
+
+    default_priority = 200
+    formats = ("latex",)
+
+    def apply(self, **kwargs: Any) -> None:
+        self._hide_cells()
+        if self.document.get("docname") != self.config.root_doc:
+            return
+        sitemap = getattr(self.config, "external_site_map", None)
+        root = next(iter(self.document.findall(nodes.section)), None)
+        if sitemap is None or root is None:
+            return
+        part_of = {}
+        for subtree in sitemap.root.subtrees:
+            for docname in subtree.files():
+                part_of[docname] = subtree
+        preface: list[nodes.Node] = [_latex_heading("chapter*", PREFACE_TITLE)]
+        body: list[nodes.Node] = []
+        current = None
+        for child in list(root.children[1:]):  # [0] is the book's title
+            files = [n for n in child.findall(addnodes.start_of_file) if n["docname"] in part_of]
+            if not files:
+                preface.extend(self._unnumbered(child))
+                continue
+            for sof in files:
+                subtree = part_of[sof["docname"]]
+                if subtree is not current:
+                    current = subtree
+                    body.append(self._part(subtree))
+                body.append(sof)
+        root.children = [root.children[0]]
+        root.extend(preface)
+        root.extend(body)
+
+    @staticmethod
+    def _part(subtree: Any) -> nodes.raw:
+        caption = subtree.caption or ""
+        if subtree.numbered:
+            # "Part I: From one neuron..." -> \part{From one neuron...} (LaTeX numbers parts).
+            return _latex_heading("part", re.sub(r"^Part [IVXLC]+[:.]\s*", "", caption))
+        return nodes.raw(
+            "",
+            "\\cleardoublepage\\phantomsection"
+            f"\\addcontentsline{{toc}}{{part}}{{{texescape.escape(caption)}}}"
+            "\\setcounter{secnumdepth}{-1}\n",
+            format="latex",
+        )
+
+    def _unnumbered(self, node: nodes.Node) -> list[nodes.Node]:
+        r"""The root page's content, its sections flattened to ``\section*`` headings."""
+        if not isinstance(node, nodes.section):
+            return [node]
+        out: list[nodes.Node] = []
+        for child in node.children:
+            if isinstance(child, nodes.title):
+                out.append(_latex_heading("section*", child.astext()))
+            else:
+                out.extend(self._unnumbered(child))
+        return out
+
+    def _hide_cells(self) -> None:
+        for cell in list(self.document.findall(nodes.container)):
+            classes = cell.get("classes", [])
+            if "cell" not in classes:
+                continue
+            hidden = (("cell_input", _HIDDEN_INPUT_TAGS), ("cell_output", _HIDDEN_OUTPUT_TAGS))
+            for part, tags in hidden:
+                if any(t in classes for t in tags):
+                    for sub in list(cell.children):
+                        if isinstance(sub, nodes.container) and part in sub.get("classes", []):
+                            cell.remove(sub)
+            if not cell.children:
+                cell.parent.remove(cell)
+
+
+_BIBLIOGRAPHY_LATEX = r"""
+% The bibliography page's chapter holds the list: no second, unnumbered "Bibliography" heading
+% (report's thebibliography opens one with \chapter*).
+\makeatletter
+\renewenvironment{sphinxthebibliography}[1]
+  {\let\nnlib@chapter\chapter\def\chapter*##1{\let\chapter\nnlib@chapter}%
+   \begin{thebibliography}{#1}}
+  {\end{thebibliography}}
+\makeatother
+"""
+
+
+def configure_latex(app: Sphinx) -> None:
+    """The LaTeX builder: contents headed "Contents", the bibliography inside its chapter."""
+    if app.builder.format != "latex":
+        return
+    # Sphinx heads the contents with the root toctree's first caption ("Part I: ...").
+    app.builder.get_contentsname = lambda indexfile: ""
+    # The builder copied latex_elements into its template context when it was initialised.
+    preamble = app.builder.context.get("preamble", "")
+    if _BIBLIOGRAPHY_LATEX not in preamble:
+        app.builder.context["preamble"] = preamble + _BIBLIOGRAPHY_LATEX
+
+
+# --- citations --------------------------------------------------------------------------------
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels that match the text's author-year citations: "Rosenblatt, 1958"."""
+
+    def format_labels(self, sorted_entries: Any) -> Any:
+        seen: dict[str, int] = {}
+        labels = []
+        for entry in sorted_entries:
+            persons = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [" ".join(p.prelast_names + p.last_names) for p in persons]
+            names = [re.sub(r"[{}\\]", "", n) for n in names]
+            if not names:
+                who = entry.fields.get("organization", entry.key)
+            elif len(names) == 1:
+                who = names[0]
+            elif len(names) == 2:
+                who = f"{names[0]} and {names[1]}"
+            else:
+                who = f"{names[0]} et al."
+            label = f"{who}, {entry.fields.get('year', 'n.d.')}"
+            seen[label] = seen.get(label, 0) + 1
+            labels.append(label)
+        counts: dict[str, int] = {}
+        for label in labels:
+            if seen[label] > 1:  # two works of one author in one year: 1986a, 1986b
+                counts[label] = counts.get(label, 0) + 1
+                yield label + "abcdefghijklmnopqrstuvwxyz"[counts[label] - 1]
+            else:
+                yield label
+
+
+class AuthorYearStyle(UnsrtStyle):
+    """pybtex's unsrt entries, sorted by author and year, labelled by :class:`AuthorYearLabels`."""
+
+    default_label_style = AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+register_plugin("pybtex.style.formatting", "nnlib_author_year", AuthorYearStyle)
+
+
 _KERNEL_CONFIG = """\
 # Written by book/_ext/nnlib_book.py for the kernels that execute the book's chapters.
 c.InlineBackend.figure_formats = {"retina"}
@@ -140,4 +364,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-before-read-docs", dedupe_inline_scripts, priority=900)
     # After sphinx-book-theme has built the launch buttons (priority 501).
     app.connect("html-page-context", colab_from_published_notebooks, priority=600)
+    app.connect("doctree-resolved", frames_to_files)
+    app.connect("builder-inited", configure_latex)
+    app.add_post_transform(PrintedBook)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -275,6 +275,11 @@ def _encode_png(fig: Figure, colors: int | None) -> bytes:
     return buf.getvalue()
 
 
+def _data_uri(png: bytes) -> str:
+    """A PNG as a ``data:`` URI (the built book replaces it by a file beside the page)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def png_size(png: bytes) -> tuple[int, int]:
     """``(width, height)`` in pixels of a PNG, read from its header.
 
@@ -374,11 +379,33 @@ _CONTROLLER_JS = r"""
       if (out) { out.textContent = data.labels[i][j]; }
       shown.push(data.names[i] + " = " + data.labels[i][j]);
     }
-    img.src = "data:image/png;base64," + data.images[data.frame_image[k]];
+    img.src = data.images[data.frame_image[k]];
     img.alt = data.title + " (" + shown.join(", ") + ")";
     if (side) { side.innerHTML = data.htmls[data.frame_html[k]]; }
     root.setAttribute("data-nnlib-frame", String(k));
+    ahead(k);
   }
+  // Frames are plain image URLs: data: URIs in a notebook, files beside the page in the built
+  // book (book/_ext/nnlib_book.py moves them out). A file loads when first shown; once the
+  // reader touches the figure, the frames one control move away are fetched ahead.
+  var touched = false, fetched = {};
+  function ahead(k) {
+    if (!touched) { return; }
+    for (var i = 0; i < strides.length; i++) {
+      var j = Math.floor(k / strides[i]) %% data.shape[i];
+      for (var v = 0; v < data.shape[i]; v++) {
+        var url = data.images[data.frame_image[k + (v - j) * strides[i]]];
+        if (!fetched[url] && url.slice(0, 5) !== "data:") { fetched[url] = 1; (new Image()).src = url; }
+      }
+    }
+  }
+  function touch() {
+    if (touched) { return; }
+    touched = true;
+    ahead(parseInt(root.getAttribute("data-nnlib-frame"), 10));
+  }
+  root.addEventListener("pointerdown", touch);
+  root.addEventListener("focusin", touch);
   function bindPlay(button) {
     var input = document.getElementById(button.getAttribute("data-target"));
     var timer = null;
@@ -634,7 +661,7 @@ class InteractiveFigure:
             "shape": list(frames.shape),
             "names": [c.label for c in self.controls],
             "labels": [list(c.labels) for c in self.controls],
-            "images": [base64.b64encode(b).decode("ascii") for b in frames.images],
+            "images": [_data_uri(b) for b in frames.images],
             "htmls": frames.htmls,
             "frame_image": frames.frame_image,
             "frame_html": frames.frame_html,
@@ -654,7 +681,7 @@ class InteractiveFigure:
         # Shown at its CSS size, or narrower on a narrow screen, down to MIN_SCALE of it (the
         # fonts stay legible); below that the figure's box scrolls sideways.
         parts.append(
-            f'<img class="nnlib-frame" src="data:image/png;base64,{first_png}" '
+            f'<img class="nnlib-frame" src="{first_png}" loading="lazy" decoding="async" '
             f'width="{width}" height="{height}" style="min-width:{round(MIN_SCALE * width)}px" '
             f'alt="{html.escape(self.title)}">'
         )
