@@ -51,7 +51,19 @@ logger = logging.getLogger(__name__)
 
 # The parts of MathJax's es5 tree that the tex-svg component loads: itself, the TeX extensions
 # that "autoload" fetches on first use, the menu, and the accessibility modules it can enable.
-_MATHJAX_PARTS = ("tex-svg.js", "input/tex/extensions", "ui", "a11y", "sre", "LICENSE")
+_MATHJAX_PARTS = (
+    "tex-svg.js",
+    "startup.js",
+    "core.js",
+    "input/tex.js",
+    "output/svg.js",
+    "output/svg/fonts",
+    "input/tex/extensions",
+    "ui",
+    "a11y",
+    "sre",
+    "LICENSE",
+)
 
 
 def _mathjax_source() -> Path | None:
@@ -89,6 +101,16 @@ def copy_mathjax(app: Sphinx) -> None:
             shutil.copytree(src, dst)
         else:
             shutil.copy2(src, dst)
+
+
+def lazy_images(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Let the browser fetch a page's plots when they scroll into view, not all on opening."""
+    if "body" in context:
+        context["body"] = re.sub(
+            r"<img (?![^>]*\bloading=)", '<img loading="lazy" ', context["body"]
+        )
 
 
 def dedupe_inline_scripts(app: Sphinx, env: Any, docnames: list[str]) -> None:
@@ -340,14 +362,56 @@ c.HistoryManager.enabled = False
 """
 
 
+# Every plot's PNG carries a sentence that says what it shows (nnlib.viz.alt_text, from the
+# titles, labels and legends its code drew); alt_text_from_png makes it the <img>'s alt.
+_KERNEL_STARTUP = """\
+# Written by book/_ext/nnlib_book.py: plots describe themselves in their PNG's metadata.
+from matplotlib.backends.backend_agg import FigureCanvasAgg as _Canvas
+
+from nnlib.viz import alt_text as _alt_text
+
+_print_png = _Canvas.print_png
+
+
+def _print_png_with_alt(self, *args, metadata=None, **kwargs):
+    metadata = {"Description": _alt_text(self.figure), **(metadata or {})}
+    return _print_png(self, *args, metadata=metadata, **kwargs)
+
+
+_Canvas.print_png = _print_png_with_alt
+"""
+
+
 def kernel_profile(build_dir: Path) -> Path:
     """Write the kernels' IPython profile under ``build_dir``; return the IPython directory."""
     ipython_dir = build_dir / ".ipython"
-    config = ipython_dir / "profile_default" / "ipython_kernel_config.py"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    if not config.is_file() or config.read_text() != _KERNEL_CONFIG:
-        config.write_text(_KERNEL_CONFIG)
+    profile = ipython_dir / "profile_default"
+    files = {
+        profile / "ipython_kernel_config.py": _KERNEL_CONFIG,
+        profile / "startup" / "50-nnlib-alt-text.py": _KERNEL_STARTUP,
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
     return ipython_dir
+
+
+def alt_text_from_png(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each plot of a cell output the alt text its PNG carries (its file path otherwise)."""
+    from PIL import Image
+
+    for node in doctree.findall(nodes.image):
+        uri = node.get("uri", "")
+        if not uri.endswith(".png") or (node.get("alt") and node["alt"] != uri):
+            continue
+        path = Path(app.srcdir, uri)
+        if not path.is_file():
+            continue
+        with Image.open(path) as image:
+            description = getattr(image, "text", {}).get("Description")
+        if description:
+            node["alt"] = description
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -365,6 +429,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # After sphinx-book-theme has built the launch buttons (priority 501).
     app.connect("html-page-context", colab_from_published_notebooks, priority=600)
     app.connect("doctree-resolved", frames_to_files)
+    app.connect("html-page-context", lazy_images)
+    app.connect("doctree-resolved", alt_text_from_png)
     app.connect("builder-inited", configure_latex)
     app.add_post_transform(PrintedBook)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -500,6 +500,7 @@ _STYLE = """
 .nnlib-figure{padding:.5em}
 .nnlib-figure .nnlib-controls{flex-direction:column;align-items:flex-start;font-size:1em}
 .nnlib-figure .nnlib-controls label{flex-wrap:wrap}
+.nnlib-figure .nnlib-controls select{max-width:100%}
 .nnlib-figure img.nnlib-frame{min-width:0!important;width:100%}
 .nnlib-figure .nnlib-side{max-width:100%;overflow-x:auto}
 }
