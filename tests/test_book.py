@@ -381,9 +381,11 @@ def test_every_page_works_in_chromium(built_book: Path, server: str, browser: ob
         tab = _Page(browser, server)
         page = tab.page
         page.goto(f"{server}/{rel}", wait_until="load")
-        # Scroll through the page so that every image is requested.
+        # Request every image now, the lazy ones (fetched when scrolled into view) included.
+        page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
         broken = page.evaluate(
             "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
             ".map(i => i.src.slice(0, 80))"
@@ -1018,6 +1020,8 @@ def test_every_picture_has_alt_text_that_describes_it(built_book: Path) -> None:
     bad, pictures = [], 0
     for path in _pages(built_book):
         soup = bs4.BeautifulSoup(path.read_text(), "html.parser")
+        # A plot that failed to draw leaves a traceback in its cell's output, and no picture.
+        bad += [f"{path.name}: an output is a traceback" for _ in soup.select(".output.traceback")]
         for img in soup.select("article img"):
             alt = " ".join((img.get("alt") or "").split())
             pictures += 1
@@ -1061,3 +1065,91 @@ def test_every_chapter_mention_is_a_link_that_resolves(built_book: Path) -> None
                     bad.append(f"{path.name}: unlinked {m.group(0)!r} in {text.strip()[:60]!r}")
     assert numbers and links >= 40, f"only {links} chapter links"
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_launch_buttons_open_the_published_notebook_of_the_configured_repository(
+    built_book: Path,
+) -> None:
+    config = (ROOT / "_config.yml").read_text()
+    repo = re.search(r"^repository:\s*\n\s+url:\s*https://github.com/(\S+)", config, flags=re.M)
+    assert repo, "no repository.url in _config.yml"
+    page = (built_book / "book" / "02_formal_neuron.html").read_text()
+    launch = re.findall(r'href="(https://(?:mybinder|colab)[^"]+|[^"]+/git-pull\?[^"]+)"', page)
+    assert len(launch) >= 2, launch
+    notebook = "_sources/book/02_formal_neuron.ipynb"
+    for url in launch:
+        url = url.replace("&amp;", "&")
+        assert repo.group(1) in url and url.endswith(notebook), url
+    assert "example.edu" not in page, "a launch button points at a placeholder host"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_self_checks_answer_right_and_wrong_from_the_keyboard(
+    built_book: Path, server: str, browser: object
+) -> None:
+    questions = ".MultipleChoiceQn, .NumericQn"
+    problems = []
+    for path in _numbered_pages(built_book):
+        tab = _Page(browser, server)
+        tab.page.goto(f"{server}/book/{path.name}", wait_until="load")
+        n = tab.page.locator(questions).count()
+        if not 3 <= n <= 5:
+            problems.append(f"{path.name}: {n} self-check questions")
+        problems += [f"{path.name}: {e}" for e in tab.errors + tab.external]
+        tab.close()
+    assert not problems, "\n".join(problems)
+
+    tab = _Page(browser, server)
+    page = tab.page
+    # A multiple-choice question, by keyboard: the first answer is wrong, the second right.
+    page.goto(f"{server}/book/03_perceptron.html", wait_until="load")
+    question = page.locator(".MultipleChoiceQn").first
+    question.locator("input[type=radio]").first.focus()
+    ring = question.locator("label").first.evaluate("e => getComputedStyle(e).outlineStyle")
+    page.keyboard.press("Space")
+    wrong = question.locator(".Feedback").inner_text()
+    page.keyboard.press("ArrowDown")
+    right = question.locator(".Feedback").inner_text()
+    assert wrong.startswith("No:") and "classified correctly" in wrong, wrong
+    assert right.startswith("Right"), right
+    assert ring != "none", "the focused answer has no visible ring"
+    # A number: typed and checked with Enter.
+    page.goto(f"{server}/book/05_logistic_regression.html", wait_until="load")
+    question = page.locator(".NumericQn").first
+    field = question.locator("input").first
+    field.fill("0.7")
+    field.press("Enter")
+    wrong = question.locator(".Feedback").inner_text()
+    field.fill("0.5")
+    field.press("Enter")
+    right = question.locator(".Feedback").inner_text()
+    assert wrong.startswith("Put") and not wrong.startswith("Right"), wrong
+    assert right.startswith("Right"), right
+    tab.close()
+    assert not tab.errors and not tab.external, (tab.errors, tab.external)
+
+
+def _numbered_pages(html: Path) -> list[Path]:
+    return [p for p in _pages(html) if re.match(r"\d\d_", p.name)]
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_glossary_gives_each_term_in_english_and_russian_in_index_and_search(
+    built_book: Path,
+) -> None:
+    bs4 = pytest.importorskip("bs4")
+    soup = bs4.BeautifulSoup((built_book / "book" / "glossary.html").read_text(), "html.parser")
+    entries = soup.select("dl.glossary > dt")
+    terms = [" ".join(dt.get_text(" ").split()) for dt in entries]
+    russian = [t for t in terms if re.search("[а-яё]", t, flags=re.I)]
+    assert len(terms) - len(russian) >= 30, f"only {len(terms) - len(russian)} English terms"
+    assert len(russian) == len(terms) - len(russian), "an English term without its Russian one"
+    index = (built_book / "genindex.html").read_text()
+    search = (built_book / "searchindex.js").read_text()
+    for english, rus in (("perceptron", "перцептрон"), ("backpropagation", "обратное")):
+        assert english in index and rus in index, f"{english}/{rus} not in the index"
+        assert rus in search, f"the search does not find {rus!r}"

@@ -19,9 +19,10 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
    stock Jupyter Book 1.0.4 declares that constant twice and throws
    ``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared``. Normalising the file
    name to ``''`` makes the two copies equal, and Sphinx keeps one.
-4. Points the Colab launch button at the executed ``.ipynb`` that the build publishes under
-   ``_sources/`` on the branch that serves the site (``nnlib_colab_branch``): Colab cannot open the
-   MyST-Markdown sources that the theme would otherwise link to.
+4. Points the launch buttons (Colab, Binder, JupyterHub) at the executed ``.ipynb`` that the
+   build publishes under ``_sources/`` on the branch that serves the site
+   (``nnlib_colab_branch``): Colab cannot open the MyST-Markdown sources that the theme would
+   otherwise link to, and Binder and JupyterHub open them as text.
 5. Draws the chapters' matplotlib figures at twice their pixel density. The kernels read an
    IPython profile (``IPYTHONDIR``, under ``_build/``) that sets the inline backend's format to
    ``retina``: a PNG at 2x with its CSS size in the output's metadata, which myst-nb writes as
@@ -37,6 +38,7 @@ import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from docutils import nodes
 from pybtex.plugin import register_plugin
@@ -106,11 +108,21 @@ def copy_mathjax(app: Sphinx) -> None:
 def lazy_images(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
-    """Let the browser fetch a page's plots when they scroll into view, not all on opening."""
-    if "body" in context:
-        context["body"] = re.sub(
-            r"<img (?![^>]*\bloading=)", '<img loading="lazy" ', context["body"]
-        )
+    """Lighten a page: plots load when scrolled into view, sphinx-design only where used.
+
+    The browser fetches an ``<img loading="lazy">`` when it comes near the screen. Jupyter Book
+    loads sphinx-design's stylesheet and script (60 kB) on every page; only a page whose body
+    uses its components (``sd-`` classes) keeps them.
+    """
+    body = context.get("body")
+    if body is None:
+        return
+    context["body"] = re.sub(r"<img (?![^>]*\bloading=)", '<img loading="lazy" ', body)
+    if not re.search(r'class="[^"]*\bsd-', body):
+        for key in ("css_files", "script_files"):
+            context[key] = [
+                f for f in context.get(key, []) if "design" not in str(getattr(f, "filename", f))
+            ]
 
 
 def dedupe_inline_scripts(app: Sphinx, env: Any, docnames: list[str]) -> None:
@@ -126,18 +138,37 @@ def dedupe_inline_scripts(app: Sphinx, env: Any, docnames: list[str]) -> None:
 def colab_from_published_notebooks(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
-    """Rewrite the Colab launch URL to the executed notebook published with the site."""
+    """Point every launch button at the executed notebook published with the site.
+
+    The theme's buttons open the MyST-Markdown source on the default branch, which Colab
+    cannot read and Binder and JupyterHub open as a text file. The published site (the branch
+    ``nnlib_colab_branch``) holds each chapter as ``_sources/<page>.ipynb``; its first cell
+    installs nnlib where it is missing. The repository comes from ``repository.url`` and the hub
+    from ``launch_buttons.jupyterhub_url`` in ``_config.yml``: a course that forks the book sets
+    those two and nothing else.
+    """
     branch = app.config.nnlib_colab_branch
     repo_url = context.get("theme_repository_url") or ""
     if not branch or "github.com/" not in repo_url:
         return
     org_repo = repo_url.rstrip("/").split("github.com/", 1)[1]
+    notebook = f"_sources/{pagename}.ipynb"
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []) if isinstance(group, dict) else []:
             url = button.get("url", "") if isinstance(button, dict) else ""
             if "colab" in url and "/github/" in url:
                 colab = url.split("/github/", 1)[0]
-                button["url"] = f"{colab}/github/{org_repo}/blob/{branch}/_sources/{pagename}.ipynb"
+                button["url"] = f"{colab}/github/{org_repo}/blob/{branch}/{notebook}"
+            elif "/v2/gh/" in url:  # BinderHub
+                binder = url.split("/v2/gh/", 1)[0]
+                button["url"] = f"{binder}/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{notebook}"
+            elif "/git-pull?" in url:  # JupyterHub with nbgitpuller: the clone is named as the repo
+                hub = url.split("/git-pull?", 1)[0]
+                repo_name = org_repo.split("/")[-1]
+                button["url"] = (
+                    f"{hub}/git-pull?repo={quote(repo_url, safe='')}&branch={branch}"
+                    f"&urlpath=lab/tree/{repo_name}/{notebook}"
+                )
 
 
 # A static interactive figure (nnlib.widgets) as the kernel printed it: a frame table in a JSON
@@ -213,7 +244,9 @@ class PrintedBook(SphinxPostTransform):
     * each part of ``_toc.yml`` starts with ``\part``; the unnumbered back matter (notation,
       bibliography) follows with chapter numbers off, like the HTML's;
     * cells whose code the HTML hides or removes (install, ``glue`` and table-building cells,
-      tagged ``hide-cell``, ``hide-input`` or ``remove-input``) print only their output.
+      tagged ``hide-cell``, ``hide-input`` or ``remove-input``) print only their output;
+    * the self-check questions (a cell tagged ``self-check``), which answer on screen only, are
+      left out with their section.
     """
 
     default_priority = 200
@@ -276,6 +309,14 @@ class PrintedBook(SphinxPostTransform):
         return out
 
     def _hide_cells(self) -> None:
+        # The self-check questions answer on the screen only: paper gets the exercises.
+        for cell in list(self.document.findall(nodes.container)):
+            if "tag_self-check" in cell.get("classes", []):
+                section = cell.parent
+                if isinstance(section, nodes.section) and section.parent is not None:
+                    section.parent.remove(section)
+                elif cell.parent is not None:
+                    cell.parent.remove(cell)
         for cell in list(self.document.findall(nodes.container)):
             classes = cell.get("classes", [])
             if "cell" not in classes:
@@ -373,9 +414,10 @@ from nnlib.viz import alt_text as _alt_text
 _print_png = _Canvas.print_png
 
 
-def _print_png_with_alt(self, *args, metadata=None, **kwargs):
+# The same signature as print_png's: matplotlib passes a print method only the keywords it names.
+def _print_png_with_alt(self, filename_or_obj, *, metadata=None, pil_kwargs=None):
     metadata = {"Description": _alt_text(self.figure), **(metadata or {})}
-    return _print_png(self, *args, metadata=metadata, **kwargs)
+    return _print_png(self, filename_or_obj, metadata=metadata, pil_kwargs=pil_kwargs)
 
 
 _Canvas.print_png = _print_png_with_alt

@@ -50,6 +50,7 @@ __all__ = [
     "LiveView",
     "StaticFrames",
     "animate",
+    "count",
     "dropdown",
     "player",
     "slider",
@@ -60,6 +61,11 @@ MODES = ("auto", "live", "static", "both")
 MIN_SCALE = 0.75
 """The smallest fraction of its CSS size to which a narrow screen shrinks a static frame."""
 _KINDS = ("slider", "dropdown", "player")
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: ``count(1, "step") == "1 step"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def animate(*artists: Any) -> None:
@@ -499,8 +505,8 @@ _STYLE = """
 @media (max-width:600px){
 .nnlib-figure{padding:.5em}
 .nnlib-figure .nnlib-controls{flex-direction:column;align-items:flex-start;font-size:1em}
-.nnlib-figure .nnlib-controls label{flex-wrap:wrap}
-.nnlib-figure .nnlib-controls select{max-width:100%}
+.nnlib-figure .nnlib-controls label{flex-wrap:wrap;max-width:100%}
+.nnlib-figure .nnlib-controls select{max-width:100%;min-width:0}
 .nnlib-figure img.nnlib-frame{min-width:0!important;width:100%}
 .nnlib-figure .nnlib-side{max-width:100%;overflow-x:auto}
 }
