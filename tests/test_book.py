@@ -1063,6 +1063,14 @@ def test_every_chapter_mention_is_a_link_that_resolves(built_book: Path) -> None
             for m in re.finditer(r"[Cc]hapters? (\d+)", text):
                 if not (cited and text[: m.start()].strip() == ","):
                     bad.append(f"{path.name}: unlinked {m.group(0)!r} in {text.strip()[:60]!r}")
+        # An assignment named in the prose links to its folder in the repository.
+        for code in article.find_all(string=re.compile(r"^(assignments/)?a[1-5]_[a-z]+/?$")):
+            if code.find_parent(["pre", "script"]) or not code.find_parent("code"):
+                continue
+            a = code.find_parent("a")
+            name = code.strip().strip("/").split("/")[-1]
+            if a is None or not a.get("href", "").endswith(f"/assignments/{name}"):
+                bad.append(f"{path.name}: assignment {code.strip()!r} is not a link to its folder")
     assert numbers and links >= 40, f"only {links} chapter links"
     assert not bad, "\n".join(bad)
 

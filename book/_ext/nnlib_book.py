@@ -396,6 +396,31 @@ class AuthorYearStyle(UnsrtStyle):
 register_plugin("pybtex.style.formatting", "nnlib_author_year", AuthorYearStyle)
 
 
+def assignment_role(
+    name: str,
+    rawtext: str,
+    text: str,
+    lineno: int,
+    inliner: Any,
+    options: Any = None,
+    content: Any = None,
+) -> tuple[list[nodes.Node], list[Any]]:
+    """``{assignment}`a1_neurons``` (or ```assignments/a1_neurons/```): a link to that folder.
+
+    The address is built from ``repository.url`` and ``repository.branch`` in ``_config.yml``, so
+    a course that forks the book links to its own assignments.
+    """
+    config = inliner.document.settings.env.config
+    theme = config.html_theme_options or {}
+    repo = str(theme.get("repository_url") or "").rstrip("/")
+    branch = theme.get("repository_branch") or "main"
+    folder = text.strip().strip("/").split("/")[-1]
+    node = nodes.reference(
+        rawtext, "", nodes.literal(text, text), refuri=f"{repo}/tree/{branch}/assignments/{folder}"
+    )
+    return [node], []
+
+
 _KERNEL_CONFIG = """\
 # Written by book/_ext/nnlib_book.py for the kernels that execute the book's chapters.
 c.InlineBackend.figure_formats = {"retina"}
@@ -414,8 +439,9 @@ from nnlib.viz import alt_text as _alt_text
 _print_png = _Canvas.print_png
 
 
-# The same signature as print_png's: matplotlib passes a print method only the keywords it names.
-def _print_png_with_alt(self, filename_or_obj, *, metadata=None, pil_kwargs=None):
+# matplotlib filters the keywords it passes only for its own print methods: the ones print_png
+# does not take (dpi, facecolor, orientation, ...) are dropped here, as it would drop them.
+def _print_png_with_alt(self, filename_or_obj, *, metadata=None, pil_kwargs=None, **_ignored):
     metadata = {"Description": _alt_text(self.figure), **(metadata or {})}
     return _print_png(self, filename_or_obj, metadata=metadata, pil_kwargs=pil_kwargs)
 
@@ -475,4 +501,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", alt_text_from_png)
     app.connect("builder-inited", configure_latex)
     app.add_post_transform(PrintedBook)
+    app.add_role("assignment", assignment_role)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
