@@ -1,6 +1,6 @@
 """Sphinx extension for this book: offline MathJax, static widgets, and a fix for Thebe's script.
 
-Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It does five things:
+Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It does these things:
 
 1. Sets ``NNLIB_WIDGETS_MODE=static`` in the environment before any notebook runs. The kernels
    that execute the chapters inherit it, so :mod:`nnlib.widgets` emits the precomputed,
@@ -26,7 +26,16 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
 5. Draws the chapters' matplotlib figures at twice their pixel density. The kernels read an
    IPython profile (``IPYTHONDIR``, under ``_build/``) that sets the inline backend's format to
    ``retina``: a PNG at 2x with its CSS size in the output's metadata, which myst-nb writes as
-   the image's width and height (sharp on phones and high-density screens, same layout).
+   the image's width and height (sharp on phones and high-density screens, same layout). A
+   startup file of that profile writes each plot's description (:func:`nnlib.viz.alt_text`) into
+   its PNG, and :func:`alt_text_from_png` makes it the ``<img>``'s alt text.
+6. Keeps pages light (:func:`frames_to_files`, :func:`lazy_images`): an interactive figure's
+   frames become files beside the page instead of base64 in it, plots load when scrolled into
+   view, sphinx-design's assets only where a page uses them.
+7. Prints a book (:class:`PrintedBook`, :func:`configure_latex`): a preface, numbered parts and
+   the HTML's chapter numbers, no hidden cells, the bibliography inside its chapter with
+   author-year labels (:class:`AuthorYearStyle`, for HTML too).
+8. The ``{assignment}`` role: a link to an assignment's folder in the repository.
 """
 
 from __future__ import annotations
@@ -51,8 +60,9 @@ from sphinx.util import logging, texescape
 
 logger = logging.getLogger(__name__)
 
-# The parts of MathJax's es5 tree that the tex-svg component loads: itself, the TeX extensions
-# that "autoload" fetches on first use, the menu, and the accessibility modules it can enable.
+# The parts of MathJax's es5 tree the book may load: the tex-svg bundle, or (what _config.yml
+# asks for) its components one by one (startup, core, TeX input, SVG output and its font), the TeX
+# extensions that "autoload" fetches on first use, the menu, and the accessibility modules.
 _MATHJAX_PARTS = (
     "tex-svg.js",
     "startup.js",
@@ -252,7 +262,8 @@ class PrintedBook(SphinxPostTransform):
     default_priority = 200
     formats = ("latex",)
 
-    def apply(self, **kwargs: Any) -> None:
+    # SphinxPostTransform.apply calls run() only for the builders in ``formats``.
+    def run(self, **kwargs: Any) -> None:
         self._hide_cells()
         if self.document.get("docname") != self.config.root_doc:
             return
