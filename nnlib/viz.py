@@ -631,6 +631,13 @@ def alt_text(fig: object) -> str:
                 text += ", lines: " + ", ".join(entries[:6])
         if title or xlabel or ylabel or legend is not None:
             panels.append(text)
+        elif ax.texts:  # a diagram: its boxes' and arrows' labels say what it shows
+            labels = list(dict.fromkeys(t.get_text() for t in ax.texts if t.get_text().strip()))
+            panels.append("a diagram labelled " + ", ".join(labels[:10]))
+        elif ax.images:
+            panels.append("an image")
+        elif ax.lines or ax.collections:
+            panels.append(f"{len(ax.lines) + len(ax.collections)} curves or point sets")
     suptitle = getattr(fig, "_suptitle", None)
     head = suptitle.get_text() if suptitle is not None else ""
     n = sum(ax.get_visible() for ax in fig.axes)

@@ -1098,7 +1098,7 @@ def test_launch_buttons_open_the_published_notebook_of_the_configured_repository
 def test_self_checks_answer_right_and_wrong_from_the_keyboard(
     built_book: Path, server: str, browser: object
 ) -> None:
-    questions = ".MultipleChoiceQn, .NumericQn"
+    questions = ".Quiz"  # jupyterquiz: one per question, its answers and feedback inside
     problems = []
     for path in _numbered_pages(built_book):
         tab = _Page(browser, server)
@@ -1114,7 +1114,7 @@ def test_self_checks_answer_right_and_wrong_from_the_keyboard(
     page = tab.page
     # A multiple-choice question, by keyboard: the first answer is wrong, the second right.
     page.goto(f"{server}/book/03_perceptron.html", wait_until="load")
-    question = page.locator(".MultipleChoiceQn").first
+    question = page.locator(".Quiz").filter(has=page.locator(".MultipleChoiceQn")).first
     question.locator("input[type=radio]").first.focus()
     ring = question.locator("label").first.evaluate("e => getComputedStyle(e).outlineStyle")
     page.keyboard.press("Space")
@@ -1126,7 +1126,7 @@ def test_self_checks_answer_right_and_wrong_from_the_keyboard(
     assert ring != "none", "the focused answer has no visible ring"
     # A number: typed and checked with Enter.
     page.goto(f"{server}/book/05_logistic_regression.html", wait_until="load")
-    question = page.locator(".NumericQn").first
+    question = page.locator(".Quiz").filter(has=page.locator(".NumericQn")).first
     field = question.locator("input").first
     field.fill("0.7")
     field.press("Enter")
@@ -1157,7 +1157,8 @@ def test_glossary_gives_each_term_in_english_and_russian_in_index_and_search(
     assert len(terms) - len(russian) >= 30, f"only {len(terms) - len(russian)} English terms"
     assert len(russian) == len(terms) - len(russian), "an English term without its Russian one"
     index = (built_book / "genindex.html").read_text()
-    search = (built_book / "searchindex.js").read_text()
+    raw = (built_book / "searchindex.js").read_text()
+    search = json.loads(raw[raw.index("(") + 1 : raw.rindex(")")])["terms"]
     for english, rus in (("perceptron", "перцептрон"), ("backpropagation", "обратное")):
         assert english in index and rus in index, f"{english}/{rus} not in the index"
         assert rus in search, f"the search does not find {rus!r}"

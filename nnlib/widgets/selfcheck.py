@@ -81,10 +81,44 @@ def number(
     }
 
 
+# jupyterquiz typesets its math with the page's MathJax, and when MathJax 3 is still loading it
+# fetches a second copy from a CDN (a request that leaves the site and breaks the first copy).
+# So its script runs once MathJax is ready (or absent), and sees a MathJax only if it is ready.
+_WAIT_FOR_MATHJAX = """
+(function () {
+  var start = Date.now();
+  function go() {
+    var mj = window.MathJax, ready = typeof mj === "undefined" || typeof mj.typeset === "function";
+    if (!ready && Date.now() - start < 15000) { setTimeout(go, 100); return; }
+    (new Function("MathJax", %s))(ready ? mj : undefined);
+  }
+  go();
+})();
+"""
+
+
+def _quiz_outputs(questions: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """jupyterquiz's two outputs for ``questions``: the HTML container and its script."""
+    import jupyterquiz.dynamic.display as quiz_display
+
+    shown: list[Any] = []
+    original = quiz_display.display
+    quiz_display.display = shown.append  # collect instead of displaying
+    try:
+        quiz_display.display_quiz(questions, shuffle_answers=False, max_width=760, colors="fdsp")
+    finally:
+        quiz_display.display = original
+    return shown[0], shown[1]
+
+
 def self_check(*questions: dict[str, Any]) -> None:
     """Show the questions with instant feedback (jupyterquiz), or as text without it."""
     try:
-        from jupyterquiz import display_quiz
+        import json
+
+        from IPython.display import Javascript, display
+
+        container, script = _quiz_outputs(list(questions))
     except ImportError:
         lines = []
         for i, q in enumerate(questions, 1):
@@ -92,4 +126,5 @@ def self_check(*questions: dict[str, Any]) -> None:
             lines += [f"   - {a['answer']}" for a in q["answers"] if "answer" in a]
         print("\n".join(lines) + "\n(pip install jupyterquiz for instant feedback)")
         return
-    display_quiz(list(questions), shuffle_answers=False, max_width=760, colors="fdsp")
+    display(container)
+    display(Javascript(_WAIT_FOR_MATHJAX % json.dumps(script.data)))
