@@ -165,7 +165,10 @@ def confusion_matrix(y_true: object, y_pred: object, n_classes: int | None = Non
     c = top if n_classes is None else int(n_classes)
     if c < top:
         raise ValueError(f"confusion_matrix: n_classes={n_classes} but a label is {top - 1}")
-    return np.bincount(t * c + p, minlength=c * c).reshape(c, c)
+    # np.bincount casts its input to np.intp 'safely': int64 labels fail where intp is 32-bit
+    # (Pyodide, wasm32), so the flat cell index is cast explicitly (it fits: c * c cells).
+    cells = (t * c + p).astype(np.intp)
+    return np.bincount(cells, minlength=c * c).astype(np.int64).reshape(c, c)
 
 
 def _accuracy_threshold(loss: Loss) -> float | None:
