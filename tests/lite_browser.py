@@ -113,6 +113,15 @@ class LiteTab:
         self.page.wait_for_function(_KERNEL_IDLE, timeout=timeout * 1000, polling=100)
         return self.cells()[index]
 
+    def show_cell(self, index: int) -> None:
+        """Scroll cell ``index`` into the middle of the notebook (cells far away are hidden)."""
+        self.page.evaluate(
+            f"async (i) => {{ const w = {_WIDGET}; w.content.activeCellIndex = i;"
+            " await w.content.scrollToItem(i, 'center'); }",
+            index,
+        )
+        self.page.wait_for_timeout(300)
+
     def set_source(self, index: int, source: str) -> None:
         """Type ``source`` into cell ``index`` (replacing what it held), as a student would."""
         self.page.evaluate(

