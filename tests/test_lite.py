@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import book_build
 import pytest
 from book_build import BIN, ROOT
 from lite_browser import LiteTab, errors_in, has_image, lite_assets, text_of
@@ -221,6 +222,43 @@ def test_heavier_chapter_runs_its_first_five_code_cells(tab: LiteTab) -> None:
     cell = tab.run_cell(digits)
     assert not errors_in(cell), errors_in(cell)
     assert "images per digit in validation" in text_of(cell)
+
+
+@pytest.fixture(scope="module")
+def local_site(tmp_path_factory: pytest.TempPathFactory, pyodide_copy: Path) -> Path:
+    """A lite site alone (no book pages) staged with ``local`` Pyodide: what
+    ``make book LITE_PYODIDE=local`` puts under ``_build/html/lite``."""
+    root = tmp_path_factory.mktemp("lite-local")
+    staging, html = root / "lite", root / "html"
+    nnlib_lite.stage(staging, staging / "contents", "local")
+    command = [BIN / "python", "-m", "jupyter", "lite", "build",
+               "--config", staging / "jupyter_lite_config.json",
+               "--contents", staging / "contents", "--output-dir", html / "lite",
+               "--lite-dir", staging, "--apps", "notebooks"]  # fmt: skip
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return html
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_local_pyodide_runs_with_no_request_off_the_site(local_site: Path, browser: object) -> None:
+    config = json.loads((local_site / "lite" / "jupyter-lite.json").read_text())
+    kernel = config["jupyter-config-data"]["litePluginSettings"][nnlib_lite.KERNEL_PLUGIN]
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.js"
+    with book_build.serve(local_site) as origin:
+        context = browser.new_context()
+        # No copy to answer the CDN from: a request for it fails the test.
+        tab = LiteTab(context, origin, local_site / "no-such-folder")
+        tab.open("notebooks", f"{CHAPTER}.ipynb")
+        cells = tab.cells()
+        code = [i for i, c in enumerate(cells) if c["type"] == "code"]
+        for i in code[:3]:
+            cell = tab.run_cell(i)
+            assert not errors_in(cell), errors_in(cell)
+        assert "[1 1] -> 1" in text_of(cell)
+        context.close()
+    assert not tab.external and not tab.from_copy, tab.external
 
 
 # --- an assignment in the lite lab ------------------------------------------------------------

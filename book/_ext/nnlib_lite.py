@@ -182,14 +182,13 @@ def build_config(wheels: list[Path]) -> dict:
     }
 
 
-def prepare(app: Sphinx) -> None:
-    """Stage the lite build's inputs: contents, wheels, settings and (local) Pyodide."""
-    if app.builder.format != "html":
-        return
+def stage(staging: Path, contents: Path, mode: str) -> None:
+    """Stage a lite build's inputs in ``staging``: contents, wheels, settings, (local) Pyodide.
+
+    ``jupyter lite build --lite-dir staging --config staging/jupyter_lite_config.json
+    --contents contents`` then builds the site (jupyterlite-sphinx runs it after the book).
+    """
     tools = _tools()
-    staging = lite_dir(app)
-    mode = pyodide_mode(app.config)
-    contents = Path(app.config.jupyterlite_content_dir)
     contents.mkdir(parents=True, exist_ok=True)
     chapter_notebooks(contents)
     assignment_notebooks(contents)
@@ -205,7 +204,15 @@ def prepare(app: Sphinx) -> None:
         _copy_tree(tools.pyodide_copy(), local)
     else:
         shutil.rmtree(local, ignore_errors=True)
-    logger.info("[nnlib_lite] JupyterLite staged in %s (Pyodide: %s)", staging, mode)
+
+
+def prepare(app: Sphinx) -> None:
+    """Stage the lite build's inputs before the HTML build (the lite build runs after it)."""
+    if app.builder.format != "html":
+        return
+    mode = pyodide_mode(app.config)
+    stage(lite_dir(app), Path(app.config.jupyterlite_content_dir), mode)
+    logger.info("[nnlib_lite] JupyterLite staged in %s (Pyodide: %s)", lite_dir(app), mode)
 
 
 def drop_unused_assets(
