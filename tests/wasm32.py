@@ -5,12 +5,14 @@ index argument to ``np.intp`` with the "safe" rule reject int64 arrays (``np.bin
 int64 labels raises ``TypeError: Cannot cast array data from dtype('int64') to
 dtype('int32') according to the rule 'safe'``). Here, on a 64-bit machine, ``np.intp`` cannot be
 made 32-bit, so this plugin wraps those functions to apply the 32-bit rule first. Use it with
-``python -m pytest -p tests.wasm32 ...``; :func:`install` does the same inside a test.
+``python -m pytest -p wasm32 ...`` (``tests/`` on ``sys.path``); :func:`install` does the same
+inside a test.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -20,12 +22,16 @@ INTP32 = np.dtype(np.int32)
 # the name and the position of that argument.
 SAFE_CAST_INDEX_ARGS: dict[str, int] = {"bincount": 0}
 _ORIGINALS: dict[str, Callable] = {}
+# Only calls from these packages are checked. On a 64-bit machine an array made from a list of
+# Python ints is int64 where wasm32 makes it int32 (numpy's default integer is np.intp), so the
+# rule would wrongly refuse such arrays in test code; nnlib casts its labels explicitly.
+CHECKED_PACKAGES = {"nnlib"}
 
 
 def _check(name: str, value: object) -> None:
-    if isinstance(value, int | bool):
-        return  # a Python int converts to a 32-bit intp when it fits, like on wasm32
-    dtype = np.asarray(value).dtype
+    if not isinstance(value, np.ndarray | np.generic):
+        return  # Python ints and lists of them become the default integer: intp on wasm32
+    dtype = value.dtype
     if not np.can_cast(dtype, INTP32, casting="safe"):
         raise TypeError(
             f"Cannot cast array data from {dtype!r} to {INTP32!r} according to the rule "
@@ -38,7 +44,8 @@ def _wrap(name: str, position: int) -> Callable:
 
     @functools.wraps(original)
     def strict(*args: object, **kwargs: object) -> object:
-        if len(args) > position:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if len(args) > position and caller.split(".")[0] in CHECKED_PACKAGES:
             _check(name, args[position])
         return original(*args, **kwargs)
 
