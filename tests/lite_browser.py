@@ -52,8 +52,14 @@ class LiteTab:
     from_copy: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    # False: no routing (Playwright's routing turns the HTTP cache off; the benchmark measures a
+    # warm cache, blocks off-machine requests with Chromium's resolver and exposes the app in the
+    # site's own jupyter-lite.json).
+    route: bool = True
+
     def __post_init__(self) -> None:
-        self.context.route("**/*", self._route)
+        if self.route:
+            self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
