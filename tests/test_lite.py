@@ -143,6 +143,10 @@ def test_site_serves_lite_nnlib_and_no_pitfalls(built_book: Path) -> None:
         for unwanted in ("fonts.googleapis.com", "jupyterlite_sphinx.js", "jupyterlite_sphinx.css"):
             if unwanted in text:
                 problems.append(f"{page.name} references {unwanted}")
+        # The page only links to the lite site: it loads nothing of it (no script, style, frame).
+        rest = re.sub(r'<a [^>]*href="\.\./lite/[^"]*"', "", text)
+        if "lite/" in rest:
+            problems.append(f"{page.name} loads part of the lite site: {rest.count('lite/')}")
         for link in re.findall(r'href="\.\./lite/notebooks/index\.html\?path=([^"]+)"', text):
             if not (lite / "files" / link).is_file():
                 problems.append(f"{page.name}: the JupyterLite button opens a missing {link}")
