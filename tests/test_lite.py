@@ -261,6 +261,12 @@ def test_local_pyodide_runs_with_no_request_off_the_site(local_site: Path, brows
             cell = tab.run_cell(i)
             assert not errors_in(cell), errors_in(cell)
         assert "[1 1] -> 1" in text_of(cell)
+        # %pip in the browser installs from the site's own index (what the set-up cell's
+        # browser branch does when nnlib is missing): a wheel no kernel starts with.
+        tab.set_source(code[0], "%pip install jupyterlab_widgets\nimport jupyterlab_widgets\n"
+                                "print('installed', jupyterlab_widgets.__version__)")  # fmt: skip
+        cell = tab.run_cell(code[0])
+        assert not errors_in(cell) and "installed 3.0.15" in text_of(cell), text_of(cell)
         context.close()
     assert not tab.external and not tab.from_copy, tab.external
 
