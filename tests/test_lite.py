@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -291,12 +290,14 @@ def _autograded_points(name: str) -> float:
 
 
 def _grade(notebook: dict, tmp_path: Path) -> dict:
-    """Grade one downloaded notebook with ``make grade`` in a copy of the course."""
+    """Grade one downloaded notebook with ``make grade`` in a copy of the course.
+
+    The copy holds the Makefile, nbgrader's configuration and the assignment; make runs the
+    checkout's environment (``VENV``) and does not re-install it (``-o`` its stamp)."""
     course = tmp_path / "course"
     course.mkdir()
-    for rel in ("Makefile", "nbgrader_config.py", "pyproject.toml", "requirements"):
-        src = ROOT / rel
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, course / rel)
+    for rel in ("Makefile", "nbgrader_config.py"):
+        shutil.copy2(ROOT / rel, course / rel)
     for folder in ("solutions", "assignments"):
         shutil.copytree(ROOT / folder / ASSIGNMENT, course / folder / ASSIGNMENT)
     submission = course / "submissions" / "browser_student" / f"{ASSIGNMENT}.ipynb"
@@ -304,12 +305,12 @@ def _grade(notebook: dict, tmp_path: Path) -> dict:
     submission.write_text(json.dumps(notebook))
     grades = course / "grades.csv"
     args = [] if shutil.which("bwrap") else ["GRADE_ARGS=--unsafe"]
+    venv = BIN.parent
     done = subprocess.run(
-        ["make", "--no-print-directory", "-C", course, f"VENV={BIN.parent}", "grade",
-         f"ASSIGNMENT={ASSIGNMENT}", f"SUBMISSIONS={course / 'submissions'}", f"GRADES={grades}",
-         "JOBS=1", *args],
+        ["make", "--no-print-directory", "-C", course, f"VENV={venv}", "-o", venv / ".installed",
+         "grade", f"ASSIGNMENT={ASSIGNMENT}", f"SUBMISSIONS={course / 'submissions'}",
+         f"GRADES={grades}", "JOBS=1", *args],
         capture_output=True, text=True, timeout=900,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(grades) as f:
