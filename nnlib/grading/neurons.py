@@ -86,6 +86,10 @@ def check_threshold_neuron(
         w = random_array((d,), seed + 3 * k + 1)
         b = float(random_array((1,), seed + 3 * k + 2)[0])
         cases.append((X, w, b))
+    # Inputs of zero, where the bias alone decides: random cases can all agree with step(X @ w),
+    # so a forgotten (or subtracted) bias could pass the visible check.
+    d = shapes[0][1] if shapes else 2
+    cases.append((np.zeros((2, d)), random_array((d,), seed + 97), 0.5))
     check_function(
         threshold_neuron,
         lambda X, w, b: neurons.step(X @ w + b),
