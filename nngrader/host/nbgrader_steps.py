@@ -22,6 +22,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from nngrader.host.execute import source_hash
+from nngrader.host.html import SafeHTMLExporter, SafeOutputs
 from nngrader.host.notebook import HIDDEN_BEGIN, strip_hidden
 
 log = logging.getLogger("nngrader")
@@ -267,11 +268,14 @@ class Feedback:
             GetGrades,
             CSSHTMLHeaderPreprocessor,
             HideHiddenTests,
+            SafeOutputs,
         ]
         cfg.HideHiddenTests.show_hidden_tests = show_hidden
         cfg.BaseConverter.force = True
         self.coursedir = CourseDirectory(config=cfg)
         self.converter = GenerateFeedback(coursedir=self.coursedir, config=cfg)
+        # student HTML inert (nngrader.host.html): sanitized, and a page policy with no scripts
+        self.converter.export_class = SafeHTMLExporter
         self.converter.log.setLevel(logging.ERROR)
 
     def run(self, student: str) -> None:
