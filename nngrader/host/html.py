@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 
 import bleach
@@ -269,3 +270,15 @@ class SafeHTMLExporter(HTMLExporter):
         """The page, with :func:`protect`'s policy and :data:`READABLE_CSS` in its head."""
         output, resources = super().from_notebook_node(nb, resources, **kw)
         return protect(output, READABLE_CSS), resources
+
+
+def write_page(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the course's group (0644).
+
+    The pages of the class report and the similarity list are shared like their PNGs;
+    :func:`nngrader.host.pipeline.atomic_write` makes private (0600) files.
+    """
+    from nngrader.host.pipeline import atomic_write
+
+    atomic_write(path, text)
+    os.chmod(path, 0o644)

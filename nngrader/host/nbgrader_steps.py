@@ -275,7 +275,7 @@ class Feedback:
         self.coursedir = CourseDirectory(config=cfg)
         self.converter = GenerateFeedback(coursedir=self.coursedir, config=cfg)
         # student HTML inert (nngrader.host.html): sanitized, and a page policy with no scripts
-        self.converter.export_class = SafeHTMLExporter
+        self.converter.exporter_class = SafeHTMLExporter
         self.converter.log.setLevel(logging.ERROR)
 
     def run(self, student: str) -> None:

@@ -166,7 +166,12 @@ def _highlighted(code: str, slices) -> str:
 
 
 def render(pairs: list[Pair], assignment: str, threshold: float, students: int) -> str:
-    """The HTML page of the flagged pairs (similarity >= threshold), code side by side."""
+    """The HTML page of the flagged pairs (similarity >= threshold), code side by side.
+
+    Student ids and code are escaped; the page allows no script (``STATIC_CSP``).
+    """
+    from nngrader.host.html import STATIC_CSP, csp_meta
+
     esc = html.escape
     flagged = [p for p in pairs if p.similarity >= threshold]
     rows = "".join(
@@ -184,7 +189,7 @@ def render(pairs: list[Pair], assignment: str, threshold: float, students: int) 
     )
     empty = '<tr><td colspan="4">no pair reaches the threshold</td></tr>'
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head>{csp_meta(STATIC_CSP)}<meta charset="utf-8">
 <title>Similar submissions: {esc(assignment)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; }}
@@ -215,7 +220,7 @@ def write(
     progress: bool = True,
 ) -> tuple[str, list[Pair]]:
     """Compare the class's answers; write the HTML page; return its path and every pair."""
-    from nngrader.host.pipeline import atomic_write
+    from nngrader.host.html import write_page
 
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold: expected a share in (0, 1], got {threshold!r}")
@@ -223,5 +228,5 @@ def write(
     pairs = compare(codes, skeleton, progress)
     out = os.path.abspath(out or os.path.join(course, "similarity", assignment))
     path = os.path.join(out, "index.html")
-    atomic_write(path, render(pairs, assignment, threshold, len(codes)))
+    write_page(path, render(pairs, assignment, threshold, len(codes)))
     return path, pairs
