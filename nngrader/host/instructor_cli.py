@@ -86,7 +86,13 @@ def add_commands(sub) -> None:
 
 def add_grade_options(g) -> None:
     """``grade``'s options for the roster and the LMS export."""
-    g.add_argument("--roster", default=None, help="roster CSV (student_id, LMS ids): for --export")
+    g.add_argument(
+        "--roster",
+        default=None,
+        help="roster CSV (student_id, LMS ids, names, emails): grades each student's own "
+        "variant of an assignment that declares them (needs the course secret), fills the "
+        "grades CSV's names and emails, and maps ids for --export",
+    )
     g.add_argument(
         "--export",
         choices=["canvas", "moodle"],
@@ -108,6 +114,8 @@ def check_grade_options(args: argparse.Namespace) -> None:
             lms.read_roster(args.roster)
         except lms.RosterError as exc:
             raise SystemExit(f"ERROR: {exc}") from None
+        # the grades CSV's name and email columns (and formgrader's) come from the gradebook
+        lms.names_to_gradebook(args.roster, args.course, args.db_url)
 
 
 def export_after(args: argparse.Namespace, grades: str) -> None:
@@ -118,14 +126,26 @@ def export_after(args: argparse.Namespace, grades: str) -> None:
 
 
 def _export(fmt: str, grades: str, roster: str, out: str, column: str | None) -> None:
+    import os
+
     from nngrader.host import lms
 
+    if not os.path.isfile(grades):
+        raise SystemExit(
+            f"ERROR: no grades CSV {grades}: grade first (make grade ASSIGNMENT=...), or name "
+            "the file `grade` wrote with GRADES=<csv> (the default is grades-<assignment>.csv)"
+        )
     try:
         missing = lms.export(fmt, grades, roster, out, column)
+        found = lms.gaps(grades, lms.read_roster(roster))
     except lms.RosterError as exc:
+        raise SystemExit(f"ERROR: {exc}") from None
+    except ValueError as exc:
         raise SystemExit(f"ERROR: {exc}") from None
     if missing:
         print(f"not in the roster, left out of {out}: {', '.join(missing)}", file=sys.stderr)
+    for line in lms.warnings(found, out):
+        print(line, file=sys.stderr)
     print(f"{fmt} import file written to {out}", file=sys.stderr)
 
 

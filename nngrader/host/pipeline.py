@@ -42,6 +42,7 @@ CSV_KEYS = [
     "score",
     "max_score",
     "reason",
+    "incomplete",  # what the score leaves out (nngrader.host.lms.incomplete)
 ]
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 
@@ -415,6 +416,7 @@ def _stored_key(path: str) -> str | None:
 
 
 def write_csv(options: Options, students: dict, state: str) -> str:
+    from nngrader.host import lms
     from nngrader.host import nbgrader_steps as steps
 
     rows, info = steps.scores(options.course, options.assignment, options.db_url)
@@ -431,18 +433,20 @@ def write_csv(options: Options, students: dict, state: str) -> str:
             "student_id": sid,
             **rows.get(sid, {}),
         }
-        reasons = list(entry["notes"])
+        reasons, run = list(entry["notes"]), []
         if entry["notebooks"]:
             try:
                 with open(os.path.join(state, f"{sid}.json")) as f:
-                    reasons += json.load(f)["reasons"]
+                    run = list(json.load(f)["reasons"])
             except (OSError, ValueError, KeyError):
-                reasons.append("grader results missing")
+                run = ["grader results missing"]
+            reasons += run
         elif not reasons:
             reasons.append("no submission")
         if row.get("manual"):
             reasons.append(row["manual"])
         row["reason"] = "; ".join(dict.fromkeys(reasons))
+        row["incomplete"] = lms.incomplete(entry, run, row.get("manual", ""))
         for key in ("raw_score", "late_submission_penalty", "score", "max_score"):
             row[key] = round(float(row.get(key) or 0.0), 6)
         writer.writerow({k: row.get(k, "") for k in CSV_KEYS})
