@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.monotonic()
     if args.command == "feedback":
+        instructor_cli.check_db_url(args)
         options = Options(
             assignment=args.assignment,
             submissions="",

@@ -103,8 +103,23 @@ def add_grade_options(g) -> None:
     g.add_argument("--lms-column", default=None, help="LMS grade column [the assignment]")
 
 
+def check_db_url(args: argparse.Namespace) -> None:
+    """Refuse a ``--db-url`` that cannot be opened, before any work (one clear line)."""
+    if getattr(args, "db_url", None):
+        from nngrader.host import gradebook
+
+        try:
+            gradebook.check_url(args.db_url)
+        except gradebook.GradebookError as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
+        from nngrader.host.nbgrader_steps import coursedir
+
+        gradebook.prepare(args.db_url, coursedir(args.course, args.db_url).course_id)
+
+
 def check_grade_options(args: argparse.Namespace) -> None:
     """Refuse, before grading, what ``grade``'s instructor options cannot do."""
+    check_db_url(args)
     if args.export and not args.roster:
         raise SystemExit("ERROR: --export needs --roster (a CSV: student ids -> LMS ids)")
     if args.roster:
@@ -161,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; return the exit status."""
     if args.command == "report":
         from nngrader.host import report
+
+        check_db_url(args)
 
         path = report.write(
             args.course, args.assignment, args.out, not args.no_progress, args.db_url
