@@ -140,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in instructor_cli.COMMANDS:
         return instructor_cli.run(args)
+    if args.command == "grade" and not args.no_progress:  # (what it does, before the imports)
+        print(
+            f"grading {args.assignment}: the submissions in {args.submissions}, "
+            f"grades to {args.grades}",
+            file=sys.stderr,
+            flush=True,
+        )
     from nngrader.host.pipeline import Options, feedback, grade
 
     start = time.monotonic()

@@ -297,6 +297,25 @@ def feedback_many(
     return len(students)
 
 
+_FEEDBACK: list[Feedback] = []  # this process's converter (see start_feedback)
+
+
+def start_feedback(
+    course: str, assignment: str, show_hidden: bool, db_url: str | None = None
+) -> None:
+    """Make this process's feedback converter (in a forked worker: its own engines)."""
+    fresh_engines()  # (this may be a forked child of the grader)
+    share_engines()
+    check_schemas_once()
+    _FEEDBACK[:] = [Feedback(course, assignment, show_hidden, db_url)]
+
+
+def feedback_one(student: str) -> str:
+    """Render ``student``'s feedback with :func:`start_feedback`'s converter; return the id."""
+    _FEEDBACK[0].run(student)
+    return student
+
+
 def _start(converter, cd: CourseDirectory, student: str) -> None:
     cd.student_id = student
     try:

@@ -365,30 +365,25 @@ def graded_students(course: str, assignment: str) -> list[str]:
 
 
 def feedback(options: Options, students: list[str] | None = None) -> list[str]:
-    """nbgrader's feedback HTML for each graded student, ``jobs`` processes at a time."""
-    import multiprocessing
-
-    from nngrader.host import nbgrader_steps as steps
+    """nbgrader's feedback HTML for each graded student whose result changed (all graded
+    students have a page afterwards), ``jobs`` processes at a time; see
+    :mod:`nngrader.host.incremental`."""
+    from nngrader.host import incremental
 
     course = os.path.abspath(options.course)
     if students is None:
         students = graded_students(course, options.assignment)
     if not students:
         return []
-    jobs = max(1, min(options.jobs or os.cpu_count() or 1, len(students)))
-    chunks = [students[i::jobs] for i in range(jobs)]
-    args = [(course, options.assignment, options.show_hidden_tests, c) for c in chunks if c]
-    bar = _bar(len(students), "feedback", options.progress)
-    if jobs == 1:
-        steps.feedback_many(*args[0], progress=bar.update, db_url=options.db_url)
-    else:  # nbgrader is imported already: forked workers start at once
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            for future in concurrent.futures.as_completed(
-                [pool.submit(steps.feedback_many, *a, db_url=options.db_url) for a in args]
-            ):
-                bar.update(future.result())
-    bar.close()
+    incremental.render(
+        course,
+        options.assignment,
+        students,
+        options.show_hidden_tests,
+        options.jobs,
+        options.progress,
+        options.db_url,
+    )
     return students
 
 
