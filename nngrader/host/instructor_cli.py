@@ -63,7 +63,8 @@ def add_commands(sub) -> None:
         "--threshold",
         type=float,
         default=0.5,
-        help="flag a pair when this share of either answer is in the other [%(default)s]",
+        help="the least share of either answer found in the other for a pair to be flagged; "
+        "a flagged pair also stands far above the class's own pair scores [%(default)s]",
     )
     m.add_argument("--no-progress", action="store_true", help="no progress bars")
     v = sub.add_parser(
@@ -190,8 +191,7 @@ def run(args: argparse.Namespace) -> int:
         path, pairs = similarity.write(
             args.course, args.assignment, args.out, args.threshold, not args.no_progress
         )
-        flagged = sum(1 for p in pairs if p.similarity >= args.threshold)
-        print(f"{flagged} flagged pairs in {path}", file=sys.stderr)
+        print(f"{len(pairs)} flagged pairs in {path}", file=sys.stderr)
         return 0
     if args.command == "release-variants":
         from nngrader.host import variants
