@@ -102,6 +102,20 @@ def add_grade_options(g) -> None:
         help="also write GRADES' LMS import file <grades>-<lms>.csv (needs --roster)",
     )
     g.add_argument("--lms-column", default=None, help="LMS grade column [the assignment]")
+    g.add_argument(
+        "--due-date",
+        default=None,
+        metavar="'YYYY-MM-DD HH:MM:SS TZ'",
+        help="the assignment's due date, recorded in nbgrader's gradebook; a submission after "
+        "it (timestamp.txt, else the notebook's file time) gets nbgrader's late penalty "
+        "(LateSubmissionPlugin.penalty_method in nbgrader_config.py) [the gradebook's]",
+    )
+    g.add_argument(
+        "--extensions",
+        default=None,
+        metavar="CSV",
+        help="per-student extensions: a CSV with student_id and hours or days",
+    )
 
 
 def check_db_url(args: argparse.Namespace) -> None:
@@ -132,6 +146,14 @@ def check_grade_options(args: argparse.Namespace) -> None:
             raise SystemExit(f"ERROR: {exc}") from None
         # the grades CSV's name and email columns (and formgrader's) come from the gradebook
         lms.names_to_gradebook(args.roster, args.course, args.db_url)
+    if args.due_date or args.extensions:
+        from nngrader.host import late
+
+        try:
+            extensions = late.read_extensions(args.extensions) if args.extensions else {}
+            late.apply(args.course, args.assignment, args.due_date, extensions, args.db_url)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
 
 
 def export_after(args: argparse.Namespace, grades: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nngrader.host import containment, engine, notebook, variants
+from nngrader.host import containment, engine, late, notebook, variants
 from nngrader.host.containment import Limits
 
 log = logging.getLogger("nngrader")
@@ -138,6 +138,7 @@ def student_folders(submissions: str, assignment: str) -> tuple[dict[str, str], 
                 if member.startswith("/") or ".." in member.split("/"):
                     raise SystemExit(f"unsafe path in {submissions}: {member}")
             z.extractall(cleanup.name)
+            late.zip_times(z, cleanup.name)  # (the submission times the zip records)
         submissions = cleanup.name
         entries = [e for e in os.listdir(submissions) if not e.startswith((".", "__MACOSX"))]
         if len(entries) == 1 and os.path.isdir(os.path.join(submissions, entries[0])):
@@ -211,6 +212,8 @@ def prepare(options: Options) -> tuple[dict, dict]:
                 entry["notebooks"][name] = fixed.notebook
                 text = nbformat.writes(fixed.notebook)
                 atomic_write(os.path.join(dest, f"{name}.ipynb"), text)
+            if entry["notebooks"]:  # nbgrader's late penalty reads the time from there
+                late.keep(folder, dest)
     finally:
         if cleanup is not None:
             cleanup.cleanup()
