@@ -111,3 +111,107 @@ def prepare(url: str, course_id: str, students: list[str] = ()) -> None:
                     gb.update_or_create_student(sid)
     finally:
         engine.dispose()
+
+
+def course_table(
+    course: str, db_url: str | None = None
+) -> tuple[list[str], dict[str, float], list[dict]]:
+    """Every assignment of the gradebook, per student (``make gradebook``).
+
+    Returns the assignments (by due date, then name), each one's points, and one row per
+    student: ``student_id``, names and email, each assignment's score after nbgrader's late
+    penalty ("" without a submission), ``total``, ``max_total`` and ``incomplete`` (the
+    assignments not submitted, and those whose hand-graded points are not graded yet).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from nngrader.host.nbgrader_steps import coursedir
+
+    cd = coursedir(course, db_url)
+    rows = []
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        assignments = sorted(
+            gb.assignments, key=lambda a: (a.duedate is None, a.duedate or 0, a.name)
+        )
+        names = [a.name for a in assignments]
+        points = {a.name: float(a.max_score) for a in assignments}
+        for student in sorted(gb.students, key=lambda s: s.id):
+            row: dict = {
+                "student_id": student.id,
+                "last_name": student.last_name or "",
+                "first_name": student.first_name or "",
+                "email": student.email or "",
+            }
+            total, gaps = 0.0, []
+            for name in names:
+                try:
+                    sub = gb.find_submission(name, student.id)
+                except MissingEntry:
+                    row[name] = ""
+                    gaps.append(f"{name}: no submission")
+                    continue
+                score = max(0.0, float(sub.score) - float(sub.late_submission_penalty or 0))
+                row[name] = round(score, 6)
+                total += score
+                if any(
+                    g.needs_manual_grade and g.manual_score is None
+                    for nb in sub.notebooks
+                    for g in nb.grades
+                ):
+                    gaps.append(f"{name}: awaiting manual grading")
+            row["total"] = round(total, 6)
+            row["max_total"] = round(sum(points.values()), 6)
+            row["incomplete"] = "; ".join(gaps)
+            rows.append(row)
+    return names, points, rows
+
+
+def write_course_table(
+    course: str,
+    out: str,
+    db_url: str | None = None,
+    roster: str | None = None,
+    formats: tuple[str, ...] = (),
+) -> list[str]:
+    """Write the course gradebook CSV ``out`` and, with ``roster``, its Canvas/Moodle import
+    files (``<out>-canvas.csv``, ``<out>-moodle.csv``: one column per assignment and the
+    total); return the paths written."""
+    import csv
+    import io
+
+    from nngrader.host import lms
+    from nngrader.host.pipeline import atomic_write
+
+    names, points, rows = course_table(course, db_url)
+    keys = ["student_id", "last_name", "first_name", "email", *names, "total"]
+    keys += ["max_total", "incomplete"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(out, buffer.getvalue())
+    written = [out]
+    people = lms.read_roster(roster) if roster else {}
+    by_id = {r["student_id"]: r for r in rows}
+    columns = [*names, "total"]
+    tops = {**points, "total": sum(points.values())}
+    for fmt in formats:
+        buffer = io.StringIO()
+        w = csv.writer(buffer, lineterminator="\n")
+        if fmt == "canvas":
+            w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *columns])
+            w.writerow(["Points Possible", "", "", "", "", *(f"{tops[c]:g}" for c in columns)])
+            fields = ("name", "canvas_id", "sis_user_id", "sis_login_id", "section")
+        else:
+            w.writerow(["First name", "Last name", "ID number", "Email address", *columns])
+            fields = ("first_name", "last_name", "id_number", "email")
+        for sid, person in people.items():
+            row = by_id.get(sid, {})
+            w.writerow(
+                [person.get(f, "") for f in fields]
+                + [f"{row[c]:g}" if row.get(c, "") != "" else "" for c in columns]
+            )
+        path = f"{out.removesuffix('.csv')}-{fmt}.csv"
+        atomic_write(path, buffer.getvalue())
+        written.append(path)
+    return written

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-COMMANDS = ("report", "export", "similarity", "release-variants")
+COMMANDS = ("report", "export", "similarity", "release-variants", "gradebook")
 
 
 def add_commands(sub) -> None:
@@ -81,7 +81,29 @@ def add_commands(sub) -> None:
     v.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
     v.add_argument("--out", default=None, help="output folder [<course>/variants/<a>]")
     v.add_argument("--no-progress", action="store_true", help="no progress bars")
-    for q in (r, e, m, v):
+    b = sub.add_parser(
+        "gradebook",
+        help="write the course's gradebook: every assignment's score per student, and the total",
+        description="Write one CSV with a row per student of nbgrader's gradebook: names and "
+        "email, each assignment's score after the late penalty (empty without a submission), "
+        "the total, the most points possible and what is incomplete (no submission, "
+        "hand-graded points not graded yet). With --roster and --export, the Canvas or "
+        "Moodle import file of all of it (one column per assignment and the total).",
+    )
+    b.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
+    b.add_argument("--out", default="gradebook.csv", help="CSV file to write [%(default)s]")
+    b.add_argument(
+        "--db-url", default=None, help="nbgrader's gradebook URL [the course's gradebook.db]"
+    )
+    b.add_argument("--roster", default=None, help="roster CSV (student_id -> LMS ids)")
+    b.add_argument(
+        "--export",
+        choices=["canvas", "moodle"],
+        action="append",
+        default=[],
+        help="also write <out>-<lms>.csv for the LMS (needs --roster)",
+    )
+    for q in (r, e, m, v, b):
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
 
 
@@ -225,6 +247,20 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise SystemExit(f"ERROR: {exc}") from None
         print(f"{len(drawn)} notebooks in {out} (parameters.csv lists the values)", file=sys.stderr)
+        return 0
+    if args.command == "gradebook":
+        from nngrader.host import gradebook, lms
+
+        check_db_url(args)
+        if args.export and not args.roster:
+            raise SystemExit("ERROR: --export needs --roster (a CSV: student ids -> LMS ids)")
+        try:
+            paths = gradebook.write_course_table(
+                args.course, args.out, args.db_url, args.roster, tuple(args.export)
+            )
+        except lms.RosterError as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
+        print(f"course gradebook written to {', '.join(paths)}", file=sys.stderr)
         return 0
     if args.command == "export":
         _export(args.format, args.grades, args.roster, args.out, args.column)
