@@ -40,10 +40,10 @@ def add_commands(sub) -> None:
         "LMS ids with ROSTER (a CSV with student_id and canvas_id/sis_user_id/sis_login_id/"
         "name/section or first_name/last_name/id_number/email).",
     )
-    e.add_argument("format", choices=["canvas", "moodle"], help="the LMS")
+    e.add_argument("format", choices=["canvas", "moodle"], help="the LMS to import into")
     e.add_argument("grades", help="grades CSV written by `grade`")
     e.add_argument("roster", help="roster CSV: student_id -> LMS ids")
-    e.add_argument("out", help="CSV file to write")
+    e.add_argument("out", help="the CSV file to write")
     e.add_argument(
         "--column", default=None, help='LMS grade column, e.g. "a1 (12345)" [the assignment]'
     )
@@ -121,9 +121,15 @@ def add_grade_options(g) -> None:
         choices=["canvas", "moodle"],
         action="append",
         default=[],
-        help="also write GRADES' LMS import file <grades>-<lms>.csv (needs --roster)",
+        help="also write GRADES' LMS import file <grades>-<lms>.csv, warning about every "
+        "student it leaves out or scores incompletely (needs --roster)",
     )
-    g.add_argument("--lms-column", default=None, help="LMS grade column [the assignment]")
+    g.add_argument(
+        "--lms-column",
+        default=None,
+        help='the LMS grade column, e.g. "a1 (12345)" to fill an existing Canvas assignment '
+        "[the assignment's name]",
+    )
     g.add_argument(
         "--due-date",
         default=None,
