@@ -83,8 +83,8 @@ def course(tmp_path_factory):
     os.makedirs(os.path.join(root, "nngrader"))
     for name in ("pyproject.toml", "requirements", "solutions", "nngrader/pyproject.toml"):
         os.symlink(os.path.join(ROOT, name), os.path.join(root, name))
-    os.makedirs(os.path.join(root, ".venv"))  # (the install stamp: up to date)
-    shutil.copy2(os.path.join(ROOT, ".venv", ".installed"), os.path.join(root, ".venv"))
+    os.makedirs(os.path.join(root, ".venv"))  # (the install stamp, newer than its sources:
+    open(os.path.join(root, ".venv", ".installed"), "w").close()  # the .venv is this one)
     with open(os.path.join(root, "Makefile"), "w") as f:  # this repository's, on its .venv
         f.write(f"include {ROOT}/Makefile\nBIN := {ROOT}/.venv/bin\n")
     shutil.copytree(
