@@ -146,8 +146,10 @@ def add_grade_options(g) -> None:
     )
 
 
-def check_db_url(args: argparse.Namespace) -> None:
-    """Refuse a ``--db-url`` that cannot be opened, before any work (one clear line)."""
+def check_db_url(args: argparse.Namespace, students: list[str] = ()) -> None:
+    """Refuse a ``--db-url`` that cannot be opened, before any work (one clear line); set a
+    PostgreSQL gradebook up, with ``students``, one process at a time (see
+    :func:`nngrader.host.gradebook.prepare`)."""
     if getattr(args, "db_url", None):
         from nngrader.host import gradebook
 
@@ -157,12 +159,22 @@ def check_db_url(args: argparse.Namespace) -> None:
             raise SystemExit(f"ERROR: {exc}") from None
         from nngrader.host.nbgrader_steps import coursedir
 
-        gradebook.prepare(args.db_url, coursedir(args.course, args.db_url).course_id)
+        gradebook.prepare(args.db_url, coursedir(args.course, args.db_url).course_id, students)
 
 
 def check_grade_options(args: argparse.Namespace) -> None:
     """Refuse, before grading, what ``grade``'s instructor options cannot do."""
-    check_db_url(args)
+    import os
+
+    folder = args.submissions
+    students = (  # (made in a shared gradebook now: two runs at once would race to add them)
+        sorted(e for e in os.listdir(folder) if os.path.isdir(os.path.join(folder, e)))
+        if os.path.isdir(folder)
+        else []
+    )
+    from nngrader.host.pipeline import STUDENT_ID
+
+    check_db_url(args, [s for s in students if STUDENT_ID.match(s)])
     if args.export and not args.roster:
         raise SystemExit("ERROR: --export needs --roster (a CSV: student ids -> LMS ids)")
     if args.roster:
