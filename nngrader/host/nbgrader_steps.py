@@ -282,21 +282,6 @@ class Feedback:
         _start(self.converter, self.coursedir, student)
 
 
-def feedback_many(
-    course: str, assignment: str, show_hidden: bool, students, progress=None, db_url=None
-):
-    """Feedback for several students with one converter; returns how many."""
-    fresh_engines()  # (this may be a forked child of the grader)
-    share_engines()
-    check_schemas_once()
-    maker = Feedback(course, assignment, show_hidden, db_url)
-    for student in students:
-        maker.run(student)
-        if progress is not None:
-            progress()
-    return len(students)
-
-
 _FEEDBACK: list[Feedback] = []  # this process's converter (see start_feedback)
 
 
