@@ -40,10 +40,31 @@ def zip_times(archive: zipfile.ZipFile, folder: str) -> None:
         os.utime(path, (stamp, stamp))
 
 
+def parse_utc(text: str) -> datetime.datetime:
+    """A time as nbgrader reads it (``nbgrader.utils.parse_utc``), naive in UTC.
+
+    Kept here so that reading the class does not import nbgrader in the grading process
+    before the cluster's workers start.
+    """
+    import dateutil.parser
+    import dateutil.tz
+
+    parts = text.split(" ")
+    if len(parts) == 3:
+        try:
+            zone = int(parts[2])
+        except ValueError:
+            zone = dateutil.tz.gettz(parts[2])
+        when = dateutil.parser.parse(" ".join([*parts[:2], "TZ"]), tzinfos={"TZ": zone})
+    else:
+        when = dateutil.parser.parse(text)
+    if when.tzinfo is not None:
+        when = (when - when.utcoffset()).replace(tzinfo=None)
+    return when
+
+
 def submission_time(folder: str) -> tuple[str | None, str]:
     """The student's submission time (nbgrader's format, UTC) and where it came from."""
-    from nbgrader.utils import parse_utc
-
     found: list[str] = []
     notebooks: list[str] = []
     for root, dirs, files in os.walk(folder):
@@ -110,7 +131,6 @@ def apply(
 ) -> None:
     """Record the due date (if given) and the extensions in nbgrader's gradebook."""
     from nbgrader.api import Gradebook
-    from nbgrader.utils import parse_utc
 
     from nngrader.host.nbgrader_steps import coursedir
 
