@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,dev
 
-.PHONY: help install test book pdf lint format bench assignments lab release-variants grade regrade feedback report export similarity clean-book clean
+.PHONY: help install test book pdf lint format bench assignments lab release-variants grade regrade feedback report export similarity gradebook clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -119,6 +119,11 @@ THRESHOLD ?= 0.5
 similarity: $(STAMP)  ## pairs of alike submissions (solution cells, winnowing) side by side: make similarity ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make similarity ASSIGNMENT=<name> [THRESHOLD=0.5]"; exit 2; }
 	$(BIN)/python -m nngrader similarity "$(ASSIGNMENT)" --threshold $(THRESHOLD)
+
+# The course's gradebook: every assignment per student and the total; LMS files with ROSTER.
+GRADEBOOK ?= gradebook.csv
+gradebook: $(STAMP)  ## every assignment's score per student and the total: make gradebook [ROSTER=roster.csv LMS=canvas]
+	$(BIN)/python -m nngrader gradebook --out "$(GRADEBOOK)" $(if $(DB_URL),--db-url "$(DB_URL)") $(if $(wildcard $(ROSTER)),--roster "$(ROSTER)" --export $(LMS))
 
 clean-book:  ## remove the built book (and its execution cache)
 	rm -rf _build

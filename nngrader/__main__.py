@@ -63,24 +63,42 @@ def build_parser() -> argparse.ArgumentParser:
         "`grade` autograded. A failed hidden test shows its error category and message, "
         "never the hidden test's source (unless --show-hidden-tests).",
     )
-    f.add_argument("assignment", help="assignment name")
+    f.add_argument("assignment", help="assignment name (graded already)")
     for q in (g, f):
         q.add_argument("--course", default=".", help="course folder with nbgrader_config.py [.]")
         q.add_argument(
-            "--jobs", "-j", type=int, default=0, help="local worker processes [CPU count]"
+            "--jobs",
+            "-j",
+            type=int,
+            default=0,
+            help="worker processes on this machine, one sandbox each at a time (0: one per CPU "
+            "core; a --scheduler's workers instead) [0]",
         )
         q.add_argument(
             "--db-url",
             default=None,
-            help="nbgrader's gradebook URL [the course's: sqlite:///gradebook.db]",
+            help="nbgrader's gradebook as a SQLAlchemy URL, e.g. postgresql://user@host/course "
+            "(opened once before any work) [the course's: sqlite:///gradebook.db]",
         )
         q.add_argument(
-            "--show-hidden-tests", action="store_true", help="print hidden tests in feedback"
+            "--show-hidden-tests",
+            action="store_true",
+            help="show the hidden tests' source in the feedback (by default a failed hidden "
+            "test shows its error only)",
         )
         q.add_argument("--no-progress", action="store_true", help="no progress bars")
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
-        q.add_argument("--no-report", action="store_true", help="do not write the class report")
-    g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
+        q.add_argument(
+            "--no-report",
+            action="store_true",
+            help="do not write the class report (reports/<assignment>/index.html)",
+        )
+    g.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also write the feedback HTML, feedback/<student>/<assignment>/ (again only for "
+        "the students whose result changed)",
+    )
     g.add_argument(
         "--regrade",
         nargs="*",
@@ -93,23 +111,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     instructor_cli.add_grade_options(g)
     instructor_cli.add_commands(sub)
-    g.add_argument("--unsafe", action="store_true", help="run student code WITHOUT a sandbox")
     g.add_argument(
-        "--timeout", type=float, default=d.cell_timeout, help="seconds per cell [%(default)s]"
+        "--unsafe",
+        action="store_true",
+        help="run student code WITHOUT a sandbox, with your rights (never for a class)",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=d.cell_timeout,
+        help="wall-clock seconds per student cell [%(default)s]",
     )
     g.add_argument(
         "--test-timeout",
         type=float,
         default=d.test_timeout,
-        help="seconds per test cell [%(default)s]",
+        help="wall-clock seconds per test cell [%(default)s]",
     )
-    g.add_argument("--memory", type=int, default=d.memory_mb, help="MiB per process [%(default)s]")
     g.add_argument(
-        "--cpu", type=int, default=d.cpu_seconds, help="CPU seconds per process [%(default)s]"
+        "--memory",
+        type=int,
+        default=d.memory_mb,
+        help="memory limit of each sandboxed process, MiB [%(default)s]",
     )
-    g.add_argument("--nproc", type=int, default=d.nproc, help="processes per sandbox [%(default)s]")
     g.add_argument(
-        "--fsize", type=int, default=d.fsize_mb, help="MiB per written file [%(default)s]"
+        "--cpu",
+        type=int,
+        default=d.cpu_seconds,
+        help="CPU seconds of each sandboxed process [%(default)s]",
+    )
+    g.add_argument(
+        "--nproc",
+        type=int,
+        default=d.nproc,
+        help="processes (threads included) per sandbox [%(default)s]",
+    )
+    g.add_argument(
+        "--fsize",
+        type=int,
+        default=d.fsize_mb,
+        help="largest file a sandboxed process may write, MiB [%(default)s]",
     )
     g.add_argument(
         "--budget",
@@ -151,10 +192,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in instructor_cli.COMMANDS:
         return instructor_cli.run(args)
+    if args.command == "grade" and not args.no_progress:  # (what it does, before the imports)
+        print(
+            f"grading {args.assignment}: the submissions in {args.submissions}, "
+            f"grades to {args.grades}",
+            file=sys.stderr,
+            flush=True,
+        )
     from nngrader.host.pipeline import Options, feedback, grade
 
     start = time.monotonic()
     if args.command == "feedback":
+        instructor_cli.check_db_url(args)
         options = Options(
             assignment=args.assignment,
             submissions="",

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import itertools
 import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -83,9 +85,11 @@ def test_near_copies_are_the_top_pair_and_honest_solutions_are_not_flagged(cours
     assert _tree_digest(course) == before  # it reads; it never changes a grade or a file
     page = (course / "similarity" / NAME / "index.html").read_text()
     table = page.split('<table id="pairs">', 1)[1].split("</table>", 1)[0]
-    assert re.findall(r'<a href="#pair-\d+">([^<]+)</a>', table) == ["copier / honest_other_style"]
+    links = re.findall(r'<a href="pairs-1.html#pair-\d+">([^<]+)</a>', table)
+    assert links == ["copier / honest_other_style"]
     # both answers side by side, the shared regions highlighted in each
-    section = page.split('<h2 id="pair-0">', 1)[1]
+    pairs_page = (course / "similarity" / NAME / "pairs-1.html").read_text()
+    section = pairs_page.split('<h2 id="pair-0">', 1)[1]
     assert section.count("<pre>") == 2 and "<mark>" in section
     assert "my_" in section and "# my own work" in section
 
@@ -98,11 +102,11 @@ def test_pair_scores(course):
     assert {top.a, top.b} == {"copier", "honest_other_style"}
     assert min(top.similarity_a, top.similarity_b) > 0.9  # renaming hides nothing
     others = [p for p in pairs if {p.a, p.b} != {"copier", "honest_other_style"}]
-    assert others and all(p.similarity < similarity.THRESHOLD for p in others)
+    assert all(p.similarity < similarity.THRESHOLD for p in others)
     # the untouched release shares only skeleton code, which is boilerplate
     assert all("untouched" not in (p.a, p.b) or p.similarity == 0 for p in pairs)
     # without the skeleton as boilerplate, the untouched release would match everyone
-    bare = similarity.compare(codes, "")
+    bare = similarity.compare(codes, "", common=False)
     assert any("untouched" in (p.a, p.b) and p.similarity > 0 for p in bare)
 
 
@@ -112,3 +116,102 @@ def test_answers_keep_only_solution_cells():
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert tests and all(c.source[:60] not in text for c in tests if c.cell_type == "code")
     assert "### BEGIN SOLUTION" in text  # the solution cells, all of them
+
+
+# --- calibration: a class that writes its short answers alike -----------------------------
+SHORT = {  # the two ways everybody writes each short part
+    "relu": ["def relu(x):\n    return np.maximum(0, x)", "def relu(x):\n    return x * (x > 0)"],
+    "sigmoid": [
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",
+        "def sigmoid(z):\n    return np.exp(z) / (1 + np.exp(z))",
+    ],
+    "mse": [
+        "def mse(y_hat, y):\n    return np.mean((y_hat - y) ** 2)",
+        "def mse(y_hat, y):\n    return ((y_hat - y) ** 2).sum() / len(y)",
+    ],
+}
+STEPS = [  # statements a student's own training loop is made of, in their own order
+    "w = w - lr * g",
+    "g = X.T @ (X @ w - y) / len(y)",
+    "loss = float(np.mean((X @ w - y) ** 2))",
+    "history.append(loss)",
+    "if loss < best:\n        best, keep = loss, w.copy()",
+    "lr = lr * 0.99",
+    "g = np.clip(g, -5.0, 5.0)",
+    "w += momentum * velocity",
+    "velocity = 0.9 * velocity - lr * g",
+    "order = rng.permutation(len(y))",
+    "X, y = X[order], y[order]",
+    "if epoch % 10 == 0:\n        print(epoch, loss)",
+    "w = w * (1 - 2 * lr * l2)",
+    "norm = np.linalg.norm(g)",
+    "if norm > 1e3:\n        break",
+    "steps += 1",
+]
+
+
+def _class(n: int, seed: int = 0) -> dict[str, str]:
+    """n honest students (short answers alike, a loop of their own), plus two copies."""
+    import random
+
+    rng = random.Random(seed)
+    codes = {}
+    for i in range(n):
+        parts = [rng.choice(ways) for ways in SHORT.values()]
+        body = rng.sample(STEPS, 9)
+        loop = "def train(X, y, w, lr):\n    for epoch in range(100):\n" + "".join(
+            "        " + s.replace("\n", "\n        ") + "\n" for s in body
+        )
+        codes[f"s{i:03d}"] = "\n\n".join([*parts, loop + "    return w"])
+    codes["copier"] = disguise(codes["s007"])  # a renamed copy
+    codes["s013"] = codes["s012"]  # an exact copy
+    return codes
+
+
+def test_honest_look_alikes_are_not_flagged_and_the_copies_are():
+    codes = _class(60)
+    pairs, calibration = similarity.compare_calibrated(codes)
+    found = {(p.a, p.b) for p in similarity.flagged(pairs, calibration)}
+    assert found == {("copier", "s007"), ("s012", "s013")}, sorted(found)[:10]
+    assert {(p.a, p.b) for p in pairs[:2]} == found  # the copies on top
+    assert calibration.common > 0 and calibration.pairs == 61 * 60 // 2  # (s013 copies s012)
+    # the threshold alone, on raw scores, flags honest students by the dozen
+    raw = similarity.compare(codes, common=False)
+    honest = [p for p in raw if p.similarity >= 0.5 and (p.a, p.b) not in found]
+    assert len(honest) > 20
+
+
+def test_the_page_of_a_class_of_300_is_capped_and_opens_fast(tmp_path):
+    import time
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from instructor.browser import Tab, launch
+
+    code = "\n".join(f"def f{i}(x):\n    return x * {i} + {i}" for i in range(40))
+    slices = np.array([[0, 40 * 20], [len(code) // 2, len(code)]]).T.reshape(2, -1)
+    students = [f"s{i:03d}" for i in range(300)]
+    pairs = [  # every pair of the class far above a cut: the cap must hold
+        similarity.Pair(a, b, 0.95, 0.95, 500, code, code, slices, slices, (400, 400))
+        for a, b in itertools.combinations(students, 2)
+    ]
+    calibration = similarity.Calibration(len(pairs), 0.1, 0.05, 0.5, 0)
+    pages = similarity.render(pairs, NAME, 0.5, len(students), calibration)
+    assert len(pages) == 1 + similarity.LISTED // similarity.PER_PAGE
+    assert (
+        f"{len(pairs) - similarity.LISTED} more flagged pairs are not listed" in pages["index.html"]
+    )
+    for name, text in pages.items():
+        (tmp_path / name).write_text(text)
+    browser = launch()
+    b = next(browser)
+    try:
+        for name in ("index.html", similarity.page_name(1)):
+            start = time.monotonic()
+            tab = Tab(b, str(tmp_path / name))
+            elapsed = time.monotonic() - start
+            tab.close()
+            assert elapsed < 2.0, f"{name}: {elapsed:.2f} s"
+    finally:
+        browser.close()

@@ -16,6 +16,7 @@ import logging
 import os
 import stat
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -132,7 +133,8 @@ def _wraps_class(folder: str, assignment: str) -> bool:
 def unpack(archive: str, dest: str, max_bytes: int) -> list[tuple[list[str], str]]:
     """Extract the notebooks of a zip into ``dest``; every other member only makes its folder.
 
-    Only ``.ipynb`` members are written (nothing else is graded), each at most ``max_bytes``
+    Only ``.ipynb`` members (and nbgrader's ``timestamp.txt``) are written, each at most
+    ``max_bytes`` with the time the zip records
     (the declared size is checked first, the bytes written are counted too). A member whose
     path is absolute or climbs out with ``..`` is skipped, and so is one that cannot be
     written; returns each skipped member's path components and the reason.
@@ -151,11 +153,14 @@ def unpack(archive: str, dest: str, max_bytes: int) -> list[tuple[list[str], str
             folder = os.path.join(dest, *(parts if info.is_dir() else parts[:-1]))
             try:
                 os.makedirs(folder, exist_ok=True)
-                if info.is_dir() or not parts[-1].endswith(".ipynb"):
+                if info.is_dir() or not parts[-1].endswith((".ipynb", "timestamp.txt")):
                     continue
                 if info.file_size > max_bytes:
                     raise Refused(f"{_kb(info.file_size)}, over the course's {_kb(max_bytes)}")
-                _copy_member(z, info, os.path.join(folder, parts[-1]), max_bytes)
+                target = os.path.join(folder, parts[-1])
+                _copy_member(z, info, target, max_bytes)
+                when = time.mktime((*info.date_time, 0, 0, -1))  # the time the zip records
+                os.utime(target, (when, when))
             except (OSError, Refused, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
                 skipped.append((parts, f"zip member {_short(name)} skipped: {exc}"))
     return skipped

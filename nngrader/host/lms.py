@@ -32,6 +32,12 @@ and the grade column to the grade item.
 A student of the grades CSV who is not in the roster cannot be imported: the export names
 them and leaves them out. A roster student without a grade gets an empty cell, which both
 LMSs read as "no change".
+
+The export also says what its scores leave out, student by student (:func:`gaps`): points
+that await manual grading (the score counts them as 0 until formgrader has them), a missing
+submission, a submission not graded, a fault of the run (a timeout, a crash: the CSV's
+``reason`` says which). The grades CSV carries the same in its ``incomplete`` column
+(:func:`incomplete`), so a spreadsheet shows it too.
 """
 
 from __future__ import annotations
@@ -39,6 +45,12 @@ from __future__ import annotations
 import csv
 import io
 
+#: The words of the grades CSV's ``incomplete`` column, in the order they are listed.
+AWAITING = "awaiting manual grading"
+NO_SUBMISSION = "no submission"
+NOT_GRADED = "not graded"
+FAULT = "fault"
+GAPS = (NO_SUBMISSION, NOT_GRADED, FAULT, AWAITING)
 CANVAS_IDS = ("canvas_id", "sis_user_id", "sis_login_id")
 MOODLE_IDS = ("id_number", "email")
 FORMATS = ("canvas", "moodle")
@@ -46,6 +58,104 @@ FORMATS = ("canvas", "moodle")
 
 class RosterError(ValueError):
     """The roster is missing, malformed, or lacks the ids an LMS needs."""
+
+
+def incomplete(entry: dict, run_reasons: list[str], manual: str) -> str:
+    """The grades CSV's ``incomplete`` cell: what this student's score leaves out.
+
+    Args:
+        entry: the student as ``pipeline.prepare`` read them (``notebooks``, ``notes``,
+            ``invalid``).
+        run_reasons: the unusual events of the sandboxed run (timeouts, crashes, ...).
+        manual: nbgrader's "N points await manual grading", or "".
+
+    Returns:
+        ``"; "``-joined words of :data:`GAPS`, or "" when the score is the whole grade.
+    """
+    gaps = []
+    notes = [str(n) for n in entry.get("notes", [])]
+    if not entry.get("notebooks"):
+        submitted = [n for n in notes if not n.startswith("no submission of ")]
+        gaps.append(NOT_GRADED if submitted or entry.get("invalid") else NO_SUBMISSION)
+    elif any(n.startswith("not graded") for n in notes):
+        gaps.append(NOT_GRADED)
+    if entry.get("notebooks") and run_reasons:
+        gaps.append(FAULT)
+    if manual:
+        gaps.append(AWAITING)
+    return "; ".join(gaps)
+
+
+def gaps(grades: str, roster: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
+    """Per kind of gap (:data:`GAPS`): student id -> the CSV's reason, from a grades CSV.
+
+    Roster students without a row count as missing submissions. A grades CSV written before
+    the ``incomplete`` column existed is read from its ``reason`` column.
+    """
+    with open(grades, newline="") as f:
+        rows = list(csv.DictReader(f))
+    out: dict[str, dict[str, str]] = {kind: {} for kind in GAPS}
+    for row in rows:
+        sid, reason = row.get("student_id", ""), row.get("reason") or ""
+        if "incomplete" in row:
+            kinds = [k.strip() for k in (row["incomplete"] or "").split(";") if k.strip()]
+        else:
+            kinds = [NO_SUBMISSION] if reason == NO_SUBMISSION else []
+            kinds += [AWAITING] if "manual grading" in reason else []
+        for kind in kinds:
+            out.setdefault(kind, {})[sid] = reason
+    for sid in roster or {}:
+        if sid not in {r.get("student_id") for r in rows}:
+            out[NO_SUBMISSION][sid] = "no row in the grades CSV"
+    return out
+
+
+def warnings(found: dict[str, dict[str, str]], out: str, shown: int = 10) -> list[str]:
+    """One line per kind of gap, naming up to ``shown`` students (for the terminal)."""
+    lines = []
+    for kind, students in found.items():
+        if not students:
+            continue
+        names = sorted(students)
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        what = {
+            AWAITING: "their score counts those points as 0 until they are graded by hand",
+            NO_SUBMISSION: "no submission: an empty cell (no change in the LMS)",
+            NOT_GRADED: "submitted but not graded: see the reason column",
+            FAULT: "a fault cost points (a timeout, a crash): see the reason column",
+        }.get(kind, kind)
+        lines.append(
+            f"WARNING: {len(names)} students in {out}: {kind}: {what}: "
+            f"{', '.join(names[:shown])}{more}"
+        )
+    return lines
+
+
+def names_to_gradebook(roster_path: str, course: str, db_url: str | None = None) -> int:
+    """Record the roster's names and emails in nbgrader's gradebook; return how many.
+
+    nbgrader's grades CSV (``last_name``, ``first_name``, ``email``), formgrader and the
+    feedback take them from there. ``first_name``/``last_name`` columns, or Canvas' ``name``
+    ("Last, First"); an empty roster cell leaves the gradebook's value as it is.
+    """
+    from nbgrader.api import Gradebook
+
+    from nngrader.host.nbgrader_steps import coursedir
+
+    roster = read_roster(roster_path)
+    cd = coursedir(course, db_url)
+    done = 0
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        for sid, row in roster.items():
+            first, last = row.get("first_name", ""), row.get("last_name", "")
+            if not (first or last) and row.get("name"):
+                last, _, first = (x.strip() for x in row["name"].partition(","))
+            fields = {"first_name": first, "last_name": last, "email": row.get("email", "")}
+            fields = {k: v for k, v in fields.items() if v}
+            if fields:
+                gb.update_or_create_student(sid, **fields)
+                done += 1
+    return done
 
 
 def read_roster(path: str) -> dict[str, dict[str, str]]:

@@ -25,6 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from nngrader.host.execute import source_hash
+from nngrader.host.html import SafeHTMLExporter, SafeOutputs
 from nngrader.host.notebook import HIDDEN_BEGIN, strip_hidden
 
 log = logging.getLogger("nngrader")
@@ -319,30 +320,37 @@ class Feedback:
             GetGrades,
             CSSHTMLHeaderPreprocessor,
             HideHiddenTests,
+            SafeOutputs,
         ]
         cfg.HideHiddenTests.show_hidden_tests = show_hidden
         cfg.BaseConverter.force = True
         self.coursedir = CourseDirectory(config=cfg)
         self.converter = GenerateFeedback(coursedir=self.coursedir, config=cfg)
+        # student HTML inert (nngrader.host.html): sanitized, and a page policy with no scripts
+        self.converter.exporter_class = SafeHTMLExporter
         self.converter.log.setLevel(logging.ERROR)
 
     def run(self, student: str) -> None:
         _start(self.converter, self.coursedir, student)
 
 
-def feedback_many(
-    course: str, assignment: str, show_hidden: bool, students, progress=None, db_url=None
-):
-    """Feedback for several students with one converter; returns how many."""
+_FEEDBACK: list[Feedback] = []  # this process's converter (see start_feedback)
+
+
+def start_feedback(
+    course: str, assignment: str, show_hidden: bool, db_url: str | None = None
+) -> None:
+    """Make this process's feedback converter (in a forked worker: its own engines)."""
     fresh_engines()  # (this may be a forked child of the grader)
     share_engines()
     check_schemas_once()
-    maker = Feedback(course, assignment, show_hidden, db_url)
-    for student in students:
-        maker.run(student)
-        if progress is not None:
-            progress()
-    return len(students)
+    _FEEDBACK[:] = [Feedback(course, assignment, show_hidden, db_url)]
+
+
+def feedback_one(student: str) -> str:
+    """Render ``student``'s feedback with :func:`start_feedback`'s converter; return the id."""
+    _FEEDBACK[0].run(student)
+    return student
 
 
 class _Errors(logging.Handler):

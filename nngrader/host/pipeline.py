@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nngrader.host import containment, engine, intake, notebook, variants
+from nngrader.host import containment, engine, intake, late, notebook, variants
 from nngrader.host.containment import Limits
 from nngrader.protocol import RunResult
 
@@ -46,6 +46,7 @@ CSV_KEYS = [
     "score",
     "max_score",
     "reason",
+    "incomplete",  # what the score leaves out (nngrader.host.lms.incomplete)
 ]
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 #: Characters of one reason in the CSV, and of a student's whole reason column.
@@ -218,6 +219,7 @@ def prepare_student(
         entry["notebooks"][name] = fixed.notebook
         atomic_write(os.path.join(dest, f"{name}.ipynb"), nbformat.writes(fixed.notebook))
     if entry["notebooks"]:
+        late.keep(folder, dest)  # nbgrader's late penalty reads the submission time there
         entry["job"] = job(entry, sources, options)
 
 
@@ -399,30 +401,25 @@ def graded_students(course: str, assignment: str) -> list[str]:
 
 
 def feedback(options: Options, students: list[str] | None = None) -> list[str]:
-    """nbgrader's feedback HTML for each graded student, ``jobs`` processes at a time."""
-    import multiprocessing
-
-    from nngrader.host import nbgrader_steps as steps
+    """nbgrader's feedback HTML for each graded student whose result changed (all graded
+    students have a page afterwards), ``jobs`` processes at a time; see
+    :mod:`nngrader.host.incremental`."""
+    from nngrader.host import incremental
 
     course = os.path.abspath(options.course)
     if students is None:
         students = graded_students(course, options.assignment)
     if not students:
         return []
-    jobs = max(1, min(options.jobs or os.cpu_count() or 1, len(students)))
-    chunks = [students[i::jobs] for i in range(jobs)]
-    args = [(course, options.assignment, options.show_hidden_tests, c) for c in chunks if c]
-    bar = _bar(len(students), "feedback", options.progress)
-    if jobs == 1:
-        steps.feedback_many(*args[0], progress=bar.update, db_url=options.db_url)
-    else:  # nbgrader is imported already: forked workers start at once
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            for future in concurrent.futures.as_completed(
-                [pool.submit(steps.feedback_many, *a, db_url=options.db_url) for a in args]
-            ):
-                bar.update(future.result())
-    bar.close()
+    incremental.render(
+        course,
+        options.assignment,
+        students,
+        options.show_hidden_tests,
+        options.jobs,
+        options.progress,
+        options.db_url,
+    )
     return students
 
 
@@ -494,6 +491,8 @@ def write_csv(options: Options, students: dict, state: str) -> str:
 
 def _row(sid: str, entry: dict, graded: dict, info: dict, state: str) -> dict:
     """One student's CSV row: nbgrader's scores only for a run recorded in this batch."""
+    from nngrader.host import lms
+
     row = {
         "timestamp": "",
         "raw_score": 0.0,
@@ -503,14 +502,15 @@ def _row(sid: str, entry: dict, graded: dict, info: dict, state: str) -> dict:
         "student_id": sid,
         **{k: graded[k] for k in ("last_name", "first_name", "email") if k in graded},
     }
-    reasons = list(entry["notes"])
+    reasons, run = list(entry["notes"]), []
     if entry.get("job") and not entry.get("not_graded"):
         try:
             stored = RunResult.load(os.path.join(state, f"{sid}.json"))
             recorded = _read(os.path.join(state, f"{sid}.nbgrader"))
             if recorded != _digest(os.path.join(state, f"{sid}.json")):
                 raise ValueError("not recorded")
-            reasons += stored.reasons
+            run = list(stored.reasons)
+            reasons += run
         except (OSError, ValueError, KeyError, TypeError):
             reasons.append(f"{NOT_GRADED}the grader's results are missing (run grade again)")
         else:
@@ -521,6 +521,7 @@ def _row(sid: str, entry: dict, graded: dict, info: dict, state: str) -> dict:
         reasons.append("no submission")
     reasons.sort(key=lambda r: not r.startswith(NOT_GRADED))  # why it is not graded, first
     row["reason"] = cap_reasons(reasons)
+    row["incomplete"] = lms.incomplete(entry, run, str(graded.get("manual") or ""))
     for key in ("raw_score", "late_submission_penalty", "score", "max_score"):
         row[key] = round(float(row.get(key) or 0.0), 6)
     return row

@@ -29,6 +29,10 @@ import nbformat
 
 #: Error names the grader itself gives a failed test (see ``pipeline._outputs``).
 GRADER_ERRORS = ("Timeout", "KernelDied", "MemoryLimit", "ReferenceUsed", "Tampering")
+#: The diagnosis of a part the student left as released: counted apart, not re-taught.
+NOT_ATTEMPTED = "not implemented (NotImplementedError)"
+#: How many example feedback pages each diagnosis row links to.
+EXAMPLES = 2
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Student:
     max_score: float
     parts: dict[str, tuple[float, float]] = field(default_factory=dict)  # part -> (got, max)
     diagnoses: dict[str, str] = field(default_factory=dict)  # part -> diagnosis
+    not_attempted: set[str] = field(default_factory=set)  # parts left as released
+    awaiting: set[str] = field(default_factory=set)  # hand-graded parts not graded yet
     reasons: list[str] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)  # paths of the feedback HTML files
 
@@ -53,6 +59,10 @@ class ClassReport:
     parts: list[str]
     part_max: dict[str, float]
     students: list[Student]
+
+    def count(self, part: str, attribute: str) -> int:
+        """How many students have ``part`` in their set ``attribute`` (e.g. ``awaiting``)."""
+        return sum(1 for s in self.students if part in getattr(s, attribute))
 
     def diagnosis_counts(self) -> list[tuple[str, str, list[str]]]:
         """(part, diagnosis, students) for every diagnosis, most frequent first."""
@@ -81,7 +91,7 @@ def diagnosis(ename: str, evalue: str) -> str:
         bug = evalue.split("likely bug: ", 1)[1]
         return bug.split(". ", 1)[0].strip().rstrip(".")
     if ename == "NotImplementedError":
-        return "not implemented (NotImplementedError)"
+        return NOT_ATTEMPTED
     if ename in GRADER_ERRORS:
         return f"{ename}: {re.sub(r'[0-9.]+ s', 'N s', evalue)}"[:200]
     head = re.split(r"\s+at (?:element|the value)\b|: expected\b|\s+\(", evalue)[0]
@@ -135,6 +145,14 @@ def collect(
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     student.parts[grade.name] = (float(grade.score), float(grade.max_score))
+                    if grade.needs_manual_grade and grade.manual_score is None:
+                        student.awaiting.add(grade.name)
+                    elif (  # an answer cell left as released: nbgrader scored it 0 itself
+                        grade.cell_type == "markdown"
+                        and grade.manual_score is None
+                        and not grade.auto_score
+                    ):
+                        student.not_attempted.add(grade.name)
                 auto = os.path.join(
                     cd.format_path(cd.autograded_directory, student.sid, assignment),
                     f"{nb.name}.ipynb",
@@ -143,7 +161,11 @@ def collect(
                     failed = _failed_tests(nbformat.read(auto, as_version=4))
                     for part, text in failed.items():  # a part that lost points
                         got, most = student.parts.get(part, (0.0, 0.0))
-                        if got < most:
+                        if got >= most or part in student.awaiting:
+                            continue
+                        if text == NOT_ATTEMPTED:
+                            student.not_attempted.add(part)
+                        else:
                             student.diagnoses[part] = text
                 html_path = os.path.join(
                     cd.format_path(cd.feedback_directory, student.sid, assignment),
@@ -219,21 +241,93 @@ def _figures(report: ClassReport, out: str) -> dict[str, str]:
     return made
 
 
+def _href(student: Student, out: str) -> str | None:
+    if not student.feedback:
+        return None
+    return os.path.relpath(student.feedback[0], out).replace(os.sep, "/")
+
+
 def _links(report: ClassReport, sids: list[str], out: str) -> str:
     by_id = {s.sid: s for s in report.students}
     links = []
     for sid in sids:
-        student = by_id[sid]
-        if student.feedback:
-            href = os.path.relpath(student.feedback[0], out).replace(os.sep, "/")
+        href = _href(by_id[sid], out)
+        if href:
             links.append(f'<a href="{html.escape(href)}">{html.escape(sid)}</a>')
         else:
             links.append(html.escape(sid))
     return ", ".join(links)
 
 
+def _examples(report: ClassReport, sids: list[str], out: str) -> str:
+    """Links to :data:`EXAMPLES` students' feedback (those who have one), the rest folded."""
+    by_id = {s.sid: s for s in report.students}
+    with_page = [sid for sid in sids if _href(by_id[sid], out)]
+    shown = with_page[:EXAMPLES]
+    links = [
+        f'<a class="example" href="{html.escape(_href(by_id[sid], out) or "")}">'
+        f"{html.escape(sid)}</a>"
+        for sid in shown
+    ]
+    rest = [sid for sid in sids if sid not in shown]
+    if rest:
+        links.append(
+            f"<details><summary>{len(rest)} more</summary>{_links(report, rest, out)}</details>"
+        )
+    return " ".join(links)
+
+
+#: The report's style: tables within the page at 1366 px, each row a stacked card at 390 px.
+STYLE = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 75em; padding: 0 1em; }
+table { border-collapse: collapse; margin: 1em 0; width: 100%; table-layout: auto; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top;
+  overflow-wrap: anywhere; }
+th { background: #f3f3f3; }
+td.count, td.num { text-align: right; white-space: nowrap; }
+td.count { font-weight: bold; }
+figure { display: inline-block; margin: 0.5em; max-width: 100%; }
+figure img { max-width: 100%; height: auto; }
+details { display: inline; }
+.awaiting { color: #8a6d00; }
+@media (max-width: 700px) {
+  body { margin: 0.5em; padding: 0; }
+  table, thead, tbody, tr, th, td { display: block; width: auto; }
+  tr.head { display: none; }
+  tr { border: 1px solid #ccc; margin: 0 0 0.6em 0; }
+  td { border: none; border-bottom: 1px solid #eee; text-align: left !important; }
+  td::before { content: attr(data-label) ": "; font-weight: bold; }
+  figure { display: block; margin: 0.5em 0; }
+}
+"""
+
+
+def _row(cells: list[tuple[str, str, str]]) -> str:
+    """A table row of (label, class, HTML) cells; the label heads the cell when stacked."""
+    return (
+        "<tr>"
+        + "".join(
+            f'<td data-label="{html.escape(label)}"'
+            + (f' class="{kind}"' if kind else "")
+            + f">{content}</td>"
+            for label, kind, content in cells
+        )
+        + "</tr>"
+    )
+
+
+def _head(labels: list[str]) -> str:
+    return '<tr class="head">' + "".join(f"<th>{html.escape(t)}</th>" for t in labels) + "</tr>"
+
+
 def render(report: ClassReport, out: str, figures: dict[str, str]) -> str:
-    """The report's HTML page (links relative to the folder ``out``)."""
+    """The report's HTML page (links relative to the folder ``out``).
+
+    Every string from the class (student ids, diagnoses, reasons) is escaped, and the page
+    carries a policy that allows no script at all (:data:`nngrader.host.html.STATIC_CSP`).
+    """
+    from nngrader.host.html import STATIC_CSP, csp_meta
+
     esc = html.escape
     n = len(report.students)
     scores = sorted(s.score for s in report.students)
@@ -243,54 +337,119 @@ def render(report: ClassReport, out: str, figures: dict[str, str]) -> str:
     for part in report.parts:
         got = [s.parts.get(part, (0.0, 0.0))[0] for s in report.students]
         full = sum(1 for g in got if g >= report.part_max[part] - 1e-9)
+        waiting = report.count(part, "awaiting")
+        skipped = report.count(part, "not_attempted")
+        lost = n - full - waiting - skipped
         parts_rows.append(
-            f"<tr><td>{esc(part)}</td><td>{report.part_max[part]:g}</td>"
-            f"<td>{(sum(got) / n if n else 0):.2f}</td><td>{full}</td><td>{n - full}</td></tr>"
+            _row(
+                [
+                    ("part", "", esc(part)),
+                    ("points", "num", f"{report.part_max[part]:g}"),
+                    ("mean", "num", f"{(sum(got) / n if n else 0):.2f}"),
+                    ("full marks", "num", str(full)),
+                    ("lost points", "num", str(lost)),
+                    ("not attempted", "num", str(skipped)),
+                    (
+                        "awaiting grading",
+                        "num awaiting" if waiting else "num",
+                        str(waiting),
+                    ),
+                ]
+            )
         )
     diag_rows = [
-        f'<tr><td>{esc(part)}</td><td class="diagnosis">{esc(text)}</td>'
-        f'<td class="count">{len(sids)}</td><td>{_links(report, sids, out)}</td></tr>'
+        _row(
+            [
+                ("part", "", esc(part)),
+                ("diagnosis", "diagnosis", esc(text)),
+                ("students", "count", str(len(sids))),
+                ("examples", "examples", _examples(report, sids, out)),
+            ]
+        )
         for part, text, sids in report.diagnosis_counts()
     ]
     reasons = Counter(r for s in report.students for r in dict.fromkeys(s.reasons))
-    reason_rows = [f"<tr><td>{esc(r)}</td><td>{c}</td></tr>" for r, c in reasons.most_common()]
-    student_rows = [
-        f"<tr><td>{_links(report, [s.sid], out)}</td><td>{s.score:g}</td>"
-        + "".join(f"<td>{s.parts.get(p, (0.0, 0.0))[0]:g}</td>" for p in report.parts)
-        + f"<td>{esc('; '.join(s.reasons))}</td></tr>"
-        for s in report.students
+    reason_rows = [
+        _row([("reason", "", esc(r)), ("students", "count", str(c))])
+        for r, c in reasons.most_common()
     ]
+    student_rows = []
+    for s in report.students:
+        lost = [
+            f"{esc(p)} ({got - most:g})"
+            for p in report.parts
+            for got, most in [s.parts.get(p, (0.0, report.part_max[p]))]
+            if got < most and p not in s.awaiting and p not in s.not_attempted
+        ]
+        student_rows.append(
+            _row(
+                [
+                    ("student", "", _links(report, [s.sid], out)),
+                    ("score", "num", f"{s.score:g}"),
+                    ("lost points in", "", ", ".join(lost)),
+                    ("not attempted", "", esc(", ".join(sorted(s.not_attempted)))),
+                    ("awaiting grading", "awaiting", esc(", ".join(sorted(s.awaiting)))),
+                    ("reason", "", esc("; ".join(s.reasons))),
+                ]
+            )
+        )
     imgs = "".join(
         f'<figure><img src="{esc(f)}" alt="{esc(t)}"><figcaption>{esc(t)}</figcaption></figure>'
         for t, f in figures.items()
     )
-    part_heads = "".join(f"<th>{esc(p)}</th>" for p in report.parts)
+    waiting_total = sum(len(s.awaiting) for s in report.students)
+    waiting_note = (
+        f" {waiting_total} hand-graded answers await grading (formgrader); their points are "
+        "not counted as lost."
+        if waiting_total
+        else ""
+    )
     empty = '<tr><td colspan="4">no failed test</td></tr>'
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head>{csp_meta(STATIC_CSP)}<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Class report: {esc(report.assignment)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 70em; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
-figure {{ display: inline-block; margin: 0.5em; }}
-td.count {{ text-align: right; font-weight: bold; }}
-</style></head><body>
+<style>{STYLE}</style></head><body>
 <h1>Class report: {esc(report.assignment)}</h1>
-<p>{n} students graded; mean {mean:.2f}, median {median:g} of {report.max_score:g} points.</p>
+<p>{n} students graded; mean {mean:.2f}, median {median:g} of {report.max_score:g} points.\
+{waiting_note}</p>
 {imgs}
 <h2>What to re-teach: diagnoses over the class</h2>
-<p>Each row counts the students whose feedback shows this diagnosis for the part.</p>
-<table id="diagnoses"><tr><th>part</th><th>diagnosis</th><th>students</th><th>who</th></tr>
+<p>Each row counts the students whose feedback shows this diagnosis for the part, with two of
+their feedback pages as examples. Parts left as released are counted apart, under
+<em>not attempted</em> in the points per part.</p>
+<table id="diagnoses">{_head(["part", "diagnosis", "students", "examples"])}
 {"".join(diag_rows) or empty}</table>
 <h2>Points per part</h2>
-<table id="parts"><tr><th>part</th><th>points</th><th>mean</th><th>full marks</th>
-<th>lost points</th></tr>{"".join(parts_rows)}</table>
+<table id="parts">{
+        _head(
+            [
+                "part",
+                "points",
+                "mean",
+                "full marks",
+                "lost points",
+                "not attempted",
+                "awaiting grading",
+            ]
+        )
+    }{"".join(parts_rows)}</table>
 <h2>Unusual events</h2>
-<table id="reasons"><tr><th>reason</th><th>students</th></tr>
+<table id="reasons">{_head(["reason", "students"])}
 {"".join(reason_rows) or '<tr><td colspan="2">none</td></tr>'}</table>
 <h2>Students</h2>
-<table id="students"><tr><th>student</th><th>score</th>{part_heads}<th>reason</th></tr>
+<table id="students">{
+        _head(
+            [
+                "student",
+                "score",
+                "lost points in",
+                "not attempted",
+                "awaiting grading",
+                "reason",
+            ]
+        )
+    }
 {"".join(student_rows)}</table>
 </body></html>
 """
@@ -304,12 +463,12 @@ def write(
     db_url: str | None = None,
 ) -> str:
     """Write the class report of ``assignment``; return the path of its HTML page."""
-    from nngrader.host.pipeline import atomic_write
+    from nngrader.host.html import write_page
 
     report = collect(course, assignment, progress, db_url)
     out = os.path.abspath(out or os.path.join(course, "reports", assignment))
     os.makedirs(out, exist_ok=True)
     figures = _figures(report, out)
     path = os.path.join(out, "index.html")
-    atomic_write(path, render(report, out, figures))
+    write_page(path, render(report, out, figures))
     return path

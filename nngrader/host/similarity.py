@@ -8,11 +8,19 @@ code is tokenized, so renamed variables and changed comments do not hide a copy,
 k-grams of tokens are hashed and winnowed); the fingerprints of the released skeleton (the
 ``# YOUR CODE HERE`` stubs and the given signatures) are boilerplate and never count.
 
-Every pair of students is compared; a pair is flagged when the share of either student's
-answer found in the other's reaches ``threshold``. The HTML page
-``<course>/similarity/<assignment>/index.html`` lists the flagged pairs, most similar first,
-with both answers side by side and the shared regions highlighted. It reads; it never
-changes a grade.
+Fingerprints that many students share (at least :data:`COMMON_SHARE` of the class, and at
+least three students) are the answers everybody writes alike (``return np.maximum(0, x)``):
+they count as boilerplate too, so honest look-alikes are not flagged, while code two students
+alone share still is. A pair's score is the share of either student's answer found in the
+other's. A pair is flagged relative to the class (:class:`Calibration`): its score reaches
+``threshold`` and stands far above the class's own distribution of pair scores (its median
+plus :data:`SPREADS` robust standard deviations, at most :data:`ALWAYS`), and both answers
+are longer than :data:`MIN_TOKENS` tokens beyond the boilerplate.
+
+The HTML page ``<course>/similarity/<assignment>/index.html`` lists at most :data:`LISTED`
+flagged pairs, most similar first, and the calibration; both answers of each pair, side by
+side with the shared regions highlighted, are on pages of :data:`PER_PAGE` pairs beside it.
+It reads; it never changes a grade.
 """
 
 from __future__ import annotations
@@ -31,6 +39,18 @@ import nbformat
 NOISE = 25
 GUARANTEE = 25
 THRESHOLD = 0.5
+#: A fingerprint in this share of the class's answers (and in 3 at least) is boilerplate.
+COMMON_SHARE = 0.2
+#: A flagged pair stands this many robust standard deviations above the class's median (honest
+#: pairs' scores have a long tail: short sequences written alike by chance)...
+SPREADS = 8.0
+#: ... or reaches this score (copies stay flagged in a class that writes much alike).
+ALWAYS = 0.9
+#: Both answers of a flagged pair have at least this many tokens beyond the boilerplate.
+MIN_TOKENS = 40
+#: Flagged pairs listed on the page, and pairs per page of side-by-side answers.
+LISTED = 200
+PER_PAGE = 20
 
 
 @dataclass
@@ -46,6 +66,7 @@ class Pair:
     code_b: str
     slices_a: object  # 2 x M array of [start, end) character ranges in code_a
     slices_b: object
+    tokens: tuple[int, int] = (0, 0)  # each answer's tokens beyond the boilerplate
 
     @property
     def similarity(self) -> float:
@@ -114,31 +135,101 @@ def collect(course: str, assignment: str) -> tuple[dict[str, str], str]:
     return codes, skeleton
 
 
-def compare(codes: dict[str, str], skeleton: str = "", progress: bool = False) -> list[Pair]:
-    """Every pair of ``codes`` (student -> answers), most similar first."""
+@dataclass
+class Calibration:
+    """The class's distribution of pair scores and the score a flagged pair reaches."""
+
+    pairs: int  # every pair of students with answers, alike or not
+    median: float
+    spread: float  # robust standard deviation (1.4826 x the median absolute deviation)
+    cut: float  # the score a flagged pair reaches
+    common: int  # fingerprints counted as boilerplate because many students share them
+
+    @classmethod
+    def of(cls, scores: list[float], pairs: int, threshold: float, common: int = 0):
+        """The calibration of a class whose pairs that share code scored ``scores``.
+
+        The distribution is that of the pairs sharing any code (most pairs of a class share
+        none, and a median of 0 would make every shared line look unusual); with fewer than
+        ten such pairs, of every pair.
+        """
+        import numpy as np
+
+        values = np.asarray(scores, dtype=np.float64)
+        if values.size < 10:
+            values = np.zeros(max(pairs, 1))
+            values[: len(scores)] = sorted(scores, reverse=True)[: values.size]
+        median = float(np.median(values))
+        spread = 1.4826 * float(np.median(np.abs(values - median)))
+        cut = max(threshold, min(ALWAYS, median + SPREADS * max(spread, 0.02)))
+        return cls(pairs, median, spread, cut, common)
+
+
+def _common_hashes(prints: dict) -> list[int]:
+    """Fingerprints found in many students' answers (see :data:`COMMON_SHARE`)."""
+    from collections import Counter
+
+    counts = Counter(h for fp in prints.values() for h in set(fp.hashes))
+    least = max(3, int(COMMON_SHARE * len(prints) + 0.999))
+    return sorted(h for h, n in counts.items() if n >= least)
+
+
+def compare(
+    codes: dict[str, str], skeleton: str = "", progress: bool = False, common: bool = True
+) -> list[Pair]:
+    """Every pair of ``codes`` (student -> answers) sharing code, most similar first.
+
+    The skeleton's fingerprints and those common to the class (:func:`_common_hashes`) are
+    boilerplate. Only pairs that share a fingerprint are compared (found through an index
+    of fingerprint -> students); every other pair scores 0. ``common=False``: the skeleton
+    alone is boilerplate.
+    """
+    pairs, _ = compare_calibrated(codes, skeleton, progress, common=common)
+    return pairs
+
+
+def compare_calibrated(
+    codes: dict[str, str],
+    skeleton: str = "",
+    progress: bool = False,
+    threshold: float = THRESHOLD,
+    common: bool = True,
+) -> tuple[list[Pair], Calibration]:
+    """:func:`compare`, and the class's :class:`Calibration` at ``threshold``."""
     import numpy as np
     from copydetect import compare_files
     from tqdm import tqdm
 
-    boilerplate = np.array(sorted(_fingerprint(skeleton).hashes if skeleton else []))
-    prints = {
-        sid: _fingerprint(code, boilerplate)
-        for sid, code in tqdm(
-            codes.items(),
-            desc="fingerprints",
-            unit="student",
-            disable=not progress,
-            file=sys.stderr,
-        )
-    }
+    skeleton_hashes = list(_fingerprint(skeleton).hashes) if skeleton else []
+
+    def fingerprints(boilerplate: list[int], desc: str) -> dict:
+        array = np.array(sorted(set(boilerplate)), dtype=np.int64)
+        return {
+            sid: _fingerprint(code, array)
+            for sid, code in tqdm(
+                codes.items(), desc=desc, unit="student", disable=not progress, file=sys.stderr
+            )
+        }
+
+    prints = fingerprints(skeleton_hashes, "fingerprints")
+    shared_by_many = _common_hashes(prints) if common else []
+    if shared_by_many:
+        prints = fingerprints(skeleton_hashes + shared_by_many, "without common code")
+    holders: dict[int, list[str]] = {}
+    for sid in sorted(prints):
+        for h in set(prints[sid].hashes):
+            holders.setdefault(h, []).append(sid)
+    candidates = sorted(
+        {(a, b) for sids in holders.values() for a, b in itertools.combinations(sids, 2)}
+    )
     pairs = []
-    combos = list(itertools.combinations(sorted(prints), 2))
-    for a, b in tqdm(combos, desc="pairs", unit="pair", disable=not progress, file=sys.stderr):
+    for a, b in tqdm(candidates, desc="pairs", unit="pair", disable=not progress, file=sys.stderr):
         if not prints[a].hashes or not prints[b].hashes:
             continue
         shared, (sim_a, sim_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
         if shared == 0:
             continue
+        tokens = (int(prints[a].token_coverage), int(prints[b].token_coverage))
         pairs.append(
             Pair(
                 a,
@@ -150,10 +241,20 @@ def compare(codes: dict[str, str], skeleton: str = "", progress: bool = False) -
                 codes[b],
                 slices_a,
                 slices_b,
+                tokens,
             )
         )
     pairs.sort(key=lambda p: (-p.similarity, p.a, p.b))
-    return pairs
+    n = len(codes)
+    calibration = Calibration.of(
+        [p.similarity for p in pairs], n * (n - 1) // 2, threshold, len(shared_by_many)
+    )
+    return pairs, calibration
+
+
+def flagged(pairs: list[Pair], calibration: Calibration) -> list[Pair]:
+    """The pairs a human should read: far above the class, both answers long enough."""
+    return [p for p in pairs if p.similarity >= calibration.cut and min(p.tokens) >= MIN_TOKENS]
 
 
 def _highlighted(code: str, slices) -> str:
@@ -165,46 +266,112 @@ def _highlighted(code: str, slices) -> str:
     return text
 
 
-def render(pairs: list[Pair], assignment: str, threshold: float, students: int) -> str:
-    """The HTML page of the flagged pairs (similarity >= threshold), code side by side."""
-    esc = html.escape
-    flagged = [p for p in pairs if p.similarity >= threshold]
-    rows = "".join(
-        f'<tr><td><a href="#pair-{i}">{esc(p.a)} / {esc(p.b)}</a></td>'
-        f"<td>{p.similarity_a:.0%}</td><td>{p.similarity_b:.0%}</td>"
-        f"<td>{p.shared_tokens}</td></tr>"
-        for i, p in enumerate(flagged)
-    )
-    sections = "".join(
-        f'<h2 id="pair-{i}">{esc(p.a)} ({p.similarity_a:.0%}) and {esc(p.b)} '
-        f'({p.similarity_b:.0%})</h2><div class="side">'
-        f"<div><h3>{esc(p.a)}</h3><pre>{_highlighted(p.code_a, p.slices_a)}</pre></div>"
-        f"<div><h3>{esc(p.b)}</h3><pre>{_highlighted(p.code_b, p.slices_b)}</pre></div></div>"
-        for i, p in enumerate(flagged)
-    )
-    empty = '<tr><td colspan="4">no pair reaches the threshold</td></tr>'
+_STYLE = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 90em; padding: 0 1em; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+.side { display: flex; gap: 1em; flex-wrap: wrap; }
+.side > div { flex: 1 1 30em; min-width: 0; }
+pre { background: #f6f6f6; padding: 0.5em; white-space: pre-wrap; overflow-wrap: anywhere;
+  font-size: 0.85em; }
+mark { background: #ffd27f; }
+nav a { margin-right: 0.6em; }
+"""
+
+
+def _page(title: str, body: str) -> str:
+    from nngrader.host.html import STATIC_CSP, csp_meta
+
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Similar submissions: {esc(assignment)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
-.side {{ display: flex; gap: 1em; }}
-.side > div {{ flex: 1; min-width: 0; }}
-pre {{ background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }}
-mark {{ background: #ffd27f; }}
-</style></head><body>
-<h1>Similar submissions: {esc(assignment)}</h1>
-<p>{students} students' solution cells compared pairwise with winnowing fingerprints
-(copydetect), the released skeleton left out. {len(flagged)} pairs share at least
-{threshold:.0%} of one student's answer. This flags pairs for a human to read: it is
-not evidence on its own, and it changes no grade.</p>
-<table id="pairs"><tr><th>pair</th><th>share of the first's answer</th>
-<th>share of the second's</th><th>shared tokens</th></tr>{rows or empty}</table>
-{sections}
+<html lang="en"><head>{csp_meta(STATIC_CSP)}<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>
+{body}
 </body></html>
 """
+
+
+def page_name(number: int) -> str:
+    """The file of the ``number``-th (from 1) page of side-by-side answers."""
+    return f"pairs-{number}.html"
+
+
+def render(
+    pairs: list[Pair],
+    assignment: str,
+    threshold: float,
+    students: int,
+    calibration: Calibration | None = None,
+) -> dict[str, str]:
+    """The pages: ``index.html`` (the flagged pairs and the calibration) and the pages of
+    :data:`PER_PAGE` pairs side by side; file name -> HTML.
+
+    Student ids and code are escaped; the pages allow no script (``STATIC_CSP``).
+    """
+    esc = html.escape
+    n_pairs = students * (students - 1) // 2
+    calibration = calibration or Calibration.of([p.similarity for p in pairs], n_pairs, threshold)
+    found = flagged(pairs, calibration)
+    shown = found[:LISTED]
+    rows = "".join(
+        f'<tr><td><a href="{page_name(i // PER_PAGE + 1)}#pair-{i}">{esc(p.a)} / {esc(p.b)}'
+        f"</a></td><td>{p.similarity_a:.0%}</td><td>{p.similarity_b:.0%}</td>"
+        f"<td>{p.shared_tokens}</td></tr>"
+        for i, p in enumerate(shown)
+    )
+    more = (
+        f"<p>{len(found) - len(shown)} more flagged pairs are not listed (the {LISTED} most "
+        "similar are).</p>"
+        if len(found) > len(shown)
+        else ""
+    )
+    pages = (len(shown) + PER_PAGE - 1) // PER_PAGE
+    nav = (
+        "<nav>"
+        + "".join(
+            f'<a href="{page_name(k)}">pairs {(k - 1) * PER_PAGE + 1}-'
+            f"{min(k * PER_PAGE, len(shown))}</a>"
+            for k in range(1, pages + 1)
+        )
+        + "</nav>"
+    )
+    empty = '<tr><td colspan="4">no pair stands out from the class</td></tr>'
+    title = f"Similar submissions: {assignment}"
+    out = {
+        "index.html": _page(
+            title,
+            f"""<h1>{esc(title)}</h1>
+<p>{students} students' solution cells compared pairwise ({n_pairs} pairs) with winnowing
+fingerprints (copydetect); the released skeleton and the {calibration.common} fingerprints that
+many students share (code everybody writes alike) are left out. Over the pairs that share any
+code, a pair's score (the share of either answer found in the other) has median
+{calibration.median:.0%} and robust spread {calibration.spread:.0%}; a pair is flagged when it
+reaches {calibration.cut:.0%} (at least {threshold:.0%}, and far above the class) and both
+answers are longer than {MIN_TOKENS} tokens of their own. {len(found)} pairs are flagged.
+This flags pairs for a human to read: it is not evidence on its own, and it changes no grade.
+</p>
+{nav}
+<table id="pairs"><tr><th>pair</th><th>share of the first's answer</th>
+<th>share of the second's</th><th>shared tokens</th></tr>{rows or empty}</table>
+{more}""",
+        )
+    }
+    for k in range(1, pages + 1):
+        sections = "".join(
+            f'<h2 id="pair-{i}">{esc(p.a)} ({p.similarity_a:.0%}) and {esc(p.b)} '
+            f'({p.similarity_b:.0%})</h2><div class="side">'
+            f"<div><h3>{esc(p.a)}</h3><pre>{_highlighted(p.code_a, p.slices_a)}</pre></div>"
+            f"<div><h3>{esc(p.b)}</h3><pre>{_highlighted(p.code_b, p.slices_b)}</pre></div>"
+            "</div>"
+            for i, p in enumerate(shown)
+            if (k - 1) * PER_PAGE <= i < k * PER_PAGE
+        )
+        out[page_name(k)] = _page(
+            f"{title} ({k} of {pages})",
+            f'<h1>{esc(title)}</h1><p><a href="index.html">all flagged pairs</a></p>{nav}'
+            f"{sections}{nav}",
+        )
+    return out
 
 
 def write(
@@ -214,14 +381,20 @@ def write(
     threshold: float = THRESHOLD,
     progress: bool = True,
 ) -> tuple[str, list[Pair]]:
-    """Compare the class's answers; write the HTML page; return its path and every pair."""
-    from nngrader.host.pipeline import atomic_write
+    """Compare the class's answers; write the pages; return the index's path and the
+    flagged pairs."""
+    from nngrader.host.html import write_page
 
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold: expected a share in (0, 1], got {threshold!r}")
     codes, skeleton = collect(course, assignment)
-    pairs = compare(codes, skeleton, progress)
+    pairs, calibration = compare_calibrated(codes, skeleton, progress, threshold)
     out = os.path.abspath(out or os.path.join(course, "similarity", assignment))
-    path = os.path.join(out, "index.html")
-    atomic_write(path, render(pairs, assignment, threshold, len(codes)))
-    return path, pairs
+    pages = render(pairs, assignment, threshold, len(codes), calibration)
+    if os.path.isdir(out):  # (pages of an earlier, longer list)
+        for name in os.listdir(out):
+            if name.startswith("pairs-") and name.endswith(".html") and name not in pages:
+                os.remove(os.path.join(out, name))
+    for name, text in pages.items():
+        write_page(os.path.join(out, name), text)
+    return os.path.join(out, "index.html"), flagged(pairs, calibration)

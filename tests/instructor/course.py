@@ -68,8 +68,14 @@ def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
     return cell
 
 
-def source_notebook(variants: bool = True) -> nbformat.NotebookNode:
-    """The source; without ``variants`` it declares none (everyone has the defaults)."""
+REFLECTION = "What did the test of `grad_mse` teach you?"
+
+
+def source_notebook(variants: bool = True, reflection: bool = False) -> nbformat.NotebookNode:
+    """The source; without ``variants`` it declares none (everyone has the defaults).
+
+    With ``reflection``, a last markdown answer cell ``reflection`` (1 point, graded by hand).
+    """
     nb = nbformat.v4.new_notebook()
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["kernelspec"] = kernel
@@ -105,6 +111,19 @@ def source_notebook(variants: bool = True) -> nbformat.NotebookNode:
             points=POINTS["test_affine"],
         ),
     ]
+    if reflection:
+        cells.append(_cell("markdown", REFLECTION))
+        cells.append(
+            _cell(
+                "markdown",
+                "YOUR ANSWER HERE",
+                grade=True,
+                solution=True,
+                locked=False,
+                grade_id="reflection",
+                points=1.0,
+            )
+        )
     for cell in cells:
         if "nbgrader" in cell.metadata:
             cell.metadata["nbgrader"].setdefault("task", False)
@@ -112,7 +131,7 @@ def source_notebook(variants: bool = True) -> nbformat.NotebookNode:
     return nb
 
 
-def make_course(root: str, variants: bool = True) -> str:
+def make_course(root: str, variants: bool = True, reflection: bool = False) -> str:
     """Write the course into ``root`` and generate the release with nbgrader; return root."""
     os.makedirs(os.path.join(root, "solutions", ASSIGNMENT), exist_ok=True)
     with open(os.path.join(root, "nbgrader_config.py"), "w") as f:
@@ -122,7 +141,7 @@ def make_course(root: str, variants: bool = True) -> str:
             'c.CourseDirectory.release_directory = "assignments"\n'
         )
     nbformat.write(
-        source_notebook(variants),
+        source_notebook(variants, reflection),
         os.path.join(root, "solutions", ASSIGNMENT, f"{NOTEBOOK}.ipynb"),
     )
     argv = [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"]

@@ -1,0 +1,98 @@
+"""The course's gradebook (issue 19, item 7): every assignment per student and the total.
+
+Two assignments of the tiny course (``pv`` and ``pv2``, 4 points each) are graded; bob hands
+in only ``pv`` (with the classic bug), alice both, carol (in the roster) nothing.
+``python -m nngrader gradebook`` writes one CSV and the Canvas/Moodle import files.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from instructor.course import (
+    ASSIGNMENT,
+    CORRECT,
+    SUM_NOT_MEAN,
+    answer,
+    make_course,
+    release_notebook,
+    venv_env,
+    write_submission,
+)
+
+pytestmark = [
+    pytest.mark.grading,
+    pytest.mark.skipif(
+        shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
+    ),
+]
+FAST = ["--timeout", "10", "--test-timeout", "10", "--no-progress", "--jobs", "2"]
+ROSTER = """student_id,name,canvas_id,first_name,last_name,id_number,email
+alice,"Liddell, Alice",10001,Alice,Liddell,1001,alice@example.edu
+bob,"Marley, Bob",10002,Bob,Marley,1002,bob@example.edu
+carol,"Danvers, Carol",10003,Carol,Danvers,1003,carol@example.edu
+"""
+
+
+def _nngrader(course: str, *argv: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "nngrader", *argv],
+        cwd=course,
+        env=venv_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gradebook")
+    course = make_course(str(root / "course"), variants=False)
+    shutil.copytree(f"{course}/solutions/{ASSIGNMENT}", f"{course}/solutions/pv2")
+    release = release_notebook(course)
+    (root / "roster.csv").write_text(ROSTER)
+    for assignment, students in {
+        ASSIGNMENT: {"alice": CORRECT, "bob": {**CORRECT, "grad_mse": SUM_NOT_MEAN}},
+        "pv2": {"alice": CORRECT},
+    }.items():
+        subs = str(root / f"subs-{assignment}")
+        for sid, answers in students.items():
+            write_submission(subs, sid, answer(release, answers))
+        grades = str(root / f"grades-{assignment}.csv")
+        _nngrader(course, "grade", assignment, subs, grades, *FAST, "--roster", "../roster.csv")
+    return course, root
+
+
+def test_gradebook_has_every_assignment_and_the_total(course):
+    course, root = course
+    out = str(root / "gradebook.csv")
+    _nngrader(course, "gradebook", "--out", out, "--roster", "../roster.csv", "--export", "canvas")
+    with open(out, newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["alice", "bob", "carol"]  # (the roster put carol in the gradebook)
+    assert (rows["alice"]["pv"], rows["alice"]["pv2"], rows["alice"]["total"]) == (
+        "4.0",
+        "4.0",
+        "8.0",
+    )
+    assert (rows["bob"]["pv"], rows["bob"]["pv2"], rows["bob"]["total"]) == ("2.0", "", "2.0")
+    assert rows["bob"]["incomplete"] == "pv2: no submission"
+    assert rows["carol"]["incomplete"] == "pv: no submission; pv2: no submission"
+    assert rows["alice"]["max_total"] == "8.0" and rows["alice"]["first_name"] == "Alice"
+    with open(str(root / "gradebook-canvas.csv"), newline="") as f:
+        canvas = list(csv.reader(f))
+    head = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas[0] == [*head, "pv", "pv2", "total"]
+    assert canvas[1][5:] == ["4", "4", "8"]
+    assert canvas[2][0] == "Liddell, Alice" and canvas[2][5:] == ["4", "4", "8"]
+    assert canvas[3][5:] == ["2", "", "2"] and canvas[4][5:] == ["", "", "0"]
