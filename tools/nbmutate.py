@@ -24,6 +24,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import select
 import signal
 import sys
@@ -95,47 +96,59 @@ def run_cells(cells: list[Cell], *, stop_early: bool = False) -> dict[str, bool]
     With ``stop_early`` the run ends at the first failing grade cell (enough to know a variant
     is caught); the remaining grade cells are reported as failed.
     """
+    return {gid: error is None for gid, error in diagnose(cells, stop_early=stop_early).items()}
+
+
+def diagnose(cells: list[Cell], *, stop_early: bool = False) -> dict[str, str | None]:
+    """Like :func:`run_cells`, but ``{grade_id: None if passed else the error's message}``
+    (``"stderr: ..."`` when the cell only wrote to stderr)."""
     namespace: dict[str, object] = {"__name__": "__main__"}
-    results: dict[str, bool] = {}
+    results: dict[str, str | None] = {}
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
     cwd = os.getcwd()
     try:
         for cell in cells:
             if cell.cell_type != "code":
                 continue
-            if stop_early and not all(results.values()):
+            if stop_early and any(v is not None for v in results.values()):
                 if cell.autograded:
-                    results[cell.grade_id] = False
+                    results[cell.grade_id] = "not run"
                 continue
             err = io.StringIO()
-            ok = True
+            error: str | None = None
             signal.alarm(CELL_TIMEOUT)
             try:
                 with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
                     code = compile(cell.source, f"<cell {cell.grade_id or cell.index}>", "exec")
                     exec(code, namespace)
-            except (Exception, _CellTimeout):
-                ok = False
+            except _CellTimeout:
+                error = "timeout"
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
             finally:
                 signal.alarm(0)
                 os.chdir(cwd)
+            if error is None and err.getvalue():
+                error = "stderr: " + err.getvalue()
             if cell.autograded:
-                results[cell.grade_id] = ok and not err.getvalue()
+                results[cell.grade_id] = error
     finally:
         signal.signal(signal.SIGALRM, old_handler)
     return results
 
 
 def run_forked(
-    cells: list[Cell], *, stop_early: bool, timeout: float = MUTANT_TIMEOUT
-) -> dict[str, bool] | None:
-    """:func:`run_cells` in a forked child (a fresh "kernel"); ``None`` if it died or hung."""
+    cells: list[Cell], *, stop_early: bool, timeout: float = MUTANT_TIMEOUT, messages: bool = False
+) -> dict | None:
+    """:func:`run_cells` (or :func:`diagnose`, with ``messages``) in a forked child (a fresh
+    "kernel"); ``None`` if it died or hung."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read_fd)
         try:
-            payload = json.dumps(run_cells(cells, stop_early=stop_early)).encode()
+            run = diagnose if messages else run_cells
+            payload = json.dumps(run(cells, stop_early=stop_early)).encode()
         except BaseException:
             payload = b"null"
         with os.fdopen(write_fd, "wb") as out:
@@ -394,6 +407,147 @@ def apply(cells: list[Cell], mutant: Mutant) -> list[Cell]:
     out = list(cells)
     out[mutant.cell_index] = dataclasses.replace(cells[mutant.cell_index], source=mutant.source)
     return out
+
+
+# --- the catalogue of typical mistakes ----------------------------------------------------------
+@dataclass(frozen=True)
+class Bug:
+    """A mistake a teaching assistant sees every week, as one edit of a solution cell.
+
+    Attributes:
+        name: what the student did, e.g. ``"forgot the bias"``.
+        cell: the ``grade_id`` of the solution cell it edits.
+        before: text of that cell (inside its solution region) that the bug replaces; every
+            occurrence is replaced.
+        after: the buggy text.
+        part: the ``grade_id`` of the test cell whose *visible* check must fail, and the only
+            one that may lose points (one bug, one part).
+        hint: a piece of that check's diagnosis: the likely bug it names.
+    """
+
+    name: str
+    cell: str
+    before: str
+    after: str
+    part: str
+    hint: str
+
+
+CATALOGUE: dict[str, list[Bug]] = {
+    "a1_neurons": [
+        Bug("step fires at 0 (>=)", "neuron", "(z > 0)", "(z >= 0)", "test_step", "not z >= 0"),
+        Bug("inverted step", "neuron", "(z > 0)", "(z < 0)", "test_step", "inverted"),
+        Bug(
+            "threshold_neuron without the bias",
+            "neuron",
+            "return step(X @ w + b)",
+            "return step(X @ w)",
+            "test_threshold_neuron",
+            "forgot the bias",
+        ),
+        Bug(
+            "threshold_neuron fires at the threshold (>=)",
+            "neuron",
+            "return step(X @ w + b)",
+            "return (X @ w + b >= 0).astype(float)",
+            "test_threshold_neuron",
+            "not >= 0",
+        ),
+        Bug(
+            "perceptron update with the sign flipped",
+            "perceptron",
+            "(y - y_hat)",
+            "(y_hat - y)",
+            "test_perceptron_update",
+            "sign is flipped",
+        ),
+        Bug(
+            "perceptron predicts 1 at the threshold (>=)",
+            "perceptron",
+            "y_hat = 1.0 if x @ w + b > 0 else 0.0",
+            "y_hat = 1.0 if x @ w + b >= 0 else 0.0",
+            "test_perceptron_update",
+            "not >=",
+        ),
+        Bug(
+            "perceptron update in place",
+            "perceptron",
+            "new_w = w + lr * (y - y_hat) * x",
+            "w += lr * (y - y_hat) * x\n    new_w = w",
+            "test_perceptron_update",
+            "in place",
+        ),
+        Bug(
+            "perceptron update without the learning rate",
+            "perceptron",
+            "new_w = w + lr * (y - y_hat) * x",
+            "new_w = w + (y - y_hat) * x",
+            "test_perceptron_update",
+            "forgot the learning rate",
+        ),
+        Bug(
+            "training does not stop after an epoch without mistakes",
+            "perceptron",
+            "if mistakes == 0:",
+            "if mistakes == 0 and epoch == max_epochs:",
+            "test_train_separable",
+            "stop after the first epoch without a mistake",
+        ),
+    ],
+}
+
+
+def visible(cells: list[Cell]) -> list[Cell]:
+    """The cells as the student's release has them: hidden tests removed."""
+    pattern = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+    return [
+        dataclasses.replace(c, source=pattern.sub("", c.source)) if c.autograded else c
+        for c in cells
+    ]
+
+
+def with_bug(cells: list[Cell], bug: Bug) -> list[Cell]:
+    """The cells with ``bug`` put into its solution cell."""
+    out = list(cells)
+    for i, cell in enumerate(cells):
+        if cell.grade_id == bug.cell:
+            if bug.before not in cell.source:
+                raise ValueError(f"{bug.name}: {bug.before!r} is not in cell {bug.cell}")
+            out[i] = dataclasses.replace(cell, source=cell.source.replace(bug.before, bug.after))
+            return out
+    raise ValueError(f"{bug.name}: no cell {bug.cell}")
+
+
+def check_catalogue(assignment: str) -> dict:
+    """Run the visible checks on every catalogued bug of ``assignment``.
+
+    Returns the report: for each bug whether its own part's visible check fails (``caught``),
+    whether that diagnosis names it (``hinted``) and which other parts lose points with it
+    (``collateral``: they must not), plus ``visible_catch``, the share caught.
+    """
+    warm_up()
+    cells = visible(read_cells(source_path(assignment)))
+    bugs = CATALOGUE.get(assignment, [])
+    rows = []
+    for bug in bugs:
+        verdicts = run_forked(with_bug(cells, bug), stop_early=False, messages=True) or {}
+        message = verdicts.get(bug.part)
+        rows.append(
+            {
+                "bug": bug.name,
+                "part": bug.part,
+                "caught": message is not None,
+                "hinted": message is not None and bug.hint in message,
+                "collateral": sorted(g for g, m in verdicts.items() if m and g != bug.part),
+                "message": message,
+            }
+        )
+    caught = sum(r["caught"] for r in rows)
+    return {
+        "assignment": assignment,
+        "bugs": rows,
+        "visible_catch": caught / len(rows) if rows else 1.0,
+    }
 
 
 def warm_up() -> None:

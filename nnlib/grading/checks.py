@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from nnlib.grading import _reference
-from nnlib.grading._compare import RTOL, Hint, assert_close
+from nnlib.grading._compare import RTOL, Hint, assert_close, matches
 from nnlib.grading._guard import forbid_reference
 from nnlib.grading._safe import (
     GradingError,
@@ -30,6 +30,7 @@ from nnlib.grading._safe import (
     as_scalar,
     quiet,
     shape_str,
+    student_line,
 )
 
 __all__ = [
@@ -74,12 +75,39 @@ def _unchanged(before: object, after: object) -> bool:
     return True  # scalars and the like cannot be mutated in place
 
 
+ErrorHint = Callable[[BaseException], "str | None"]
+
+
+def not_attempted(what: str) -> GradingError:
+    """The error of a part whose code is still the stub."""
+    name = what.split(" (", 1)[0].split("(", 1)[0].strip()
+    return GradingError(
+        f"{name}: not attempted: replace `raise NotImplementedError()` with your code"
+    )
+
+
+def _common_error_hint(exc: BaseException) -> str | None:
+    text = str(exc)
+    if isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text):
+        return (
+            "a matrix product of mismatched shapes: a missing or extra .T (write the shapes "
+            "of both factors next to the line)"
+        )
+    if isinstance(exc, ValueError) and "broadcast" in text:
+        return (
+            "two arrays of different shapes in one elementwise operation: a sum over the "
+            "wrong axis or a transposed array"
+        )
+    return None
+
+
 def call(
     fn: Callable[..., object],
     *args: object,
     what: str,
     forbid: Forbid = (),
     names: Sequence[str] = (),
+    error_hint: ErrorHint | None = None,
 ) -> object:
     """Call student code quietly with the references disabled; check it kept its inputs.
 
@@ -89,6 +117,8 @@ def call(
         what: how to name the call in messages, e.g. ``"Linear.backward(grad_out)"``.
         forbid: references to disable during the call (functions, classes, dotted names).
         names: the argument names, for the mutation message.
+        error_hint: names the likely bug behind an exception the student's code raised
+            (e.g. a matmul shape error in a backward pass: a missing transpose).
 
     Returns:
         Whatever ``fn`` returned.
@@ -102,13 +132,16 @@ def call(
         try:
             result = fn(*args)
         except NotImplementedError:
-            raise GradingError(
-                f"{what}: not implemented yet: replace `raise NotImplementedError()` with your code"
-            ) from None
+            raise not_attempted(what) from None
         except GradingError:
             raise
         except Exception as exc:
-            raise GradingError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+            with quiet():
+                bug = (error_hint(exc) if error_hint else None) or _common_error_hint(exc)
+            message = f"{what} raised {type(exc).__name__}: {' '.join(str(exc).split())}"
+            if bug:
+                message += f"; likely bug: {bug}"
+            raise GradingError(message, student_line=student_line(exc)) from None
     for i, (old, new) in enumerate(zip(before, args, strict=True)):
         if not _unchanged(old, new):
             name = names[i] if i < len(names) else f"argument {i + 1}"
@@ -144,6 +177,7 @@ def check_function(
     hints: Callable[..., Sequence[Hint]] | None = None,
     batch_axis: int | None = 0,
     unstable: bool = False,
+    own_helpers: Callable[..., object] | None = None,
 ) -> None:
     """Compare ``student(*args)`` with ``reference(*args)`` on every case.
 
@@ -160,6 +194,9 @@ def check_function(
         batch_axis: the axis of the first array argument that is the batch ``N``, to
             recognise a missing ``1/N``; ``None`` when there is none.
         unstable: the cases contain extreme inputs (a NaN means an unstable formula).
+        own_helpers: ``own_helpers(*args)`` is what a right ``student`` returns when it calls
+            the student's own (perhaps wrong) functions of earlier parts; an answer equal to
+            it passes, so that a bug costs only the part where it is.
     """
     for args in cases:
         args = [_snapshot(a) for a in args]
@@ -171,9 +208,26 @@ def check_function(
         got = _coerce(got, want, what, kind, unstable)
         first = next((a for a in args if type(a) is _ndarray and a.ndim), None)
         batch = first.shape[batch_axis] if first is not None and batch_axis is not None else None
+        if own_helpers is not None and _same_as_own_helpers(got, want, own_helpers, args, rtol):
+            continue
         with quiet():
             wrong = list(hints(*[_snapshot(a) for a in args])) if hints else []
         assert_close(got, want, what, batch=batch, hints=wrong, rtol=rtol)
+
+
+def _same_as_own_helpers(
+    got: object, want: object, own_helpers: Callable[..., object], args: list, rtol: float
+) -> bool:
+    """``got`` is wrong, but exactly what a right implementation built on the student's own
+    earlier functions returns."""
+    if matches(_array(got, dtype=_float64), _array(want, dtype=_float64), rtol):
+        return False
+    try:
+        with quiet():
+            theirs = _array(own_helpers(*[_snapshot(a) for a in args]), dtype=_float64)
+    except Exception:
+        return False
+    return matches(_array(got, dtype=_float64), theirs, rtol)
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6):
