@@ -334,6 +334,8 @@ def check_layer(
     numerical: bool = True,
     unstable: bool = False,
     repeat: int = 1,
+    forward: bool = True,
+    backward_error_hint: ErrorHint | None = None,
 ) -> None:
     """Forward and backward of a student layer against nnlib's, on the same parameters.
 
@@ -357,6 +359,9 @@ def check_layer(
         backward_hints: ``backward_hints(X, grad_out)`` -> likely wrong input gradients.
         numerical: verify the reference against central differences.
         unstable: X contains extreme values.
+        forward: compare forward's output (``False``: a backward check; forward still runs,
+            to fill the cache, but a wrong output is the forward part's business).
+        backward_error_hint: names the likely bug behind an exception raised by backward.
         repeat: run forward and backward this many times on the same layers (new random
             inputs of X's shape and scale after the first), e.g. to see a new dropout mask.
     """
@@ -390,11 +395,20 @@ def check_layer(
         with quiet():
             want = _array(reference.forward(_array(X, copy=True)), dtype=_float64)
         what = f"{name}.forward(X) in {mode} mode, X of shape {shape_str(X.shape)}"
-        got = call(student.forward, _array(X, copy=True), what=what, forbid=forbid, names=["X"])
-        got = as_result(got, what, want.shape, unstable_hint=unstable)
-        with quiet():
-            wrong = list(forward_hints(_array(X, copy=True))) if forward_hints else []
-        assert_close(got, want, what, batch=X.shape[0], hints=wrong)
+        if forward:
+            got = call(student.forward, _array(X, copy=True), what=what, forbid=forbid, names=["X"])
+            got = as_result(got, what, want.shape, unstable_hint=unstable)
+            with quiet():
+                wrong = list(forward_hints(_array(X, copy=True))) if forward_hints else []
+            assert_close(got, want, what, batch=X.shape[0], hints=wrong)
+        else:
+            try:
+                call(student.forward, _array(X, copy=True), what=what, forbid=forbid)
+            except GradingError as exc:
+                raise GradingError(
+                    f"{name}.backward cannot be checked: it needs forward, which fails: fix "
+                    f"forward first ({str(exc).splitlines()[0]})"
+                ) from None
         if not backward:
             continue
 
@@ -403,7 +417,12 @@ def check_layer(
             want_dX = _array(reference.backward(_array(G, copy=True)), dtype=_float64)
         what = f"{name}.backward(grad_out) in {mode} mode, grad_out of shape {shape_str(G.shape)}"
         got = call(
-            student.backward, _array(G, copy=True), what=what, forbid=forbid, names=["grad_out"]
+            student.backward,
+            _array(G, copy=True),
+            what=what,
+            forbid=forbid,
+            names=["grad_out"],
+            error_hint=backward_error_hint,
         )
         got = as_result(got, f"{what}, the returned dL/dX", want_dX.shape, unstable_hint=unstable)
         with quiet():
@@ -429,6 +448,13 @@ def check_layer(
                 grad_hints.append(
                     ("transposed (X.T @ grad_out, not grad_out.T @ X)", initial[key] + fresh.T)
                 )
+            if fresh.ndim == 1:
+                grad_hints += [
+                    (
+                        "summed over everything: sum over the batch only, axis=0",
+                        initial[key] + float(np.sum(G)),
+                    ),
+                ]
             assert_close(s_grad, ref_param.grad, grad_what, batch=X.shape[0], hints=grad_hints)
     if numerical and backward and repeat == 1:
         _verify_layer_reference(make_reference, reference, X, G, r_params, initial, training)
@@ -474,8 +500,14 @@ def check_loss(
     forward_hints: Callable[..., Sequence[Hint]] | None = None,
     backward_hints: Callable[..., Sequence[Hint]] | None = None,
     unstable: bool = False,
+    forward: bool = True,
+    backward: bool = True,
 ) -> None:
-    """A loss object's ``forward(pred, target) -> float`` and ``backward() -> dL/dpred``."""
+    """A loss object's ``forward(pred, target) -> float`` and ``backward() -> dL/dpred``.
+
+    ``forward=False`` (a backward check) still calls forward, to fill the cache, but leaves
+    its value to the forward check; ``backward=False`` checks forward alone.
+    """
     pred = _array(pred, dtype=_float64, copy=True)
     target = _array(target, copy=True)
     student = call(make_student, what=f"creating {name}", forbid=forbid)
@@ -484,18 +516,29 @@ def check_loss(
         want = float(reference.forward(_array(pred, copy=True), _array(target, copy=True)))
         want_grad = _array(reference.backward(), dtype=_float64)
     what = f"{name}.forward(pred, target), pred of shape {shape_str(pred.shape)}"
-    got = call(
-        student.forward,
-        _array(pred, copy=True),
-        _array(target, copy=True),
-        what=what,
-        forbid=forbid,
-        names=["pred", "target"],
-    )
-    got = as_scalar(got, what, unstable_hint=unstable)
-    with quiet():
-        wrong = list(forward_hints(pred, target)) if forward_hints else []
-    assert_close(np.float64(got), np.float64(want), what, batch=pred.shape[0], hints=wrong)
+    try:
+        got = call(
+            student.forward,
+            _array(pred, copy=True),
+            _array(target, copy=True),
+            what=what,
+            forbid=forbid,
+            names=["pred", "target"],
+        )
+    except GradingError as exc:
+        if forward:
+            raise
+        raise GradingError(
+            f"{name}.backward cannot be checked: it needs forward, which fails: fix forward "
+            f"first ({str(exc).splitlines()[0]})"
+        ) from None
+    if forward:
+        got = as_scalar(got, what, unstable_hint=unstable)
+        with quiet():
+            wrong = list(forward_hints(pred, target)) if forward_hints else []
+        assert_close(np.float64(got), np.float64(want), what, batch=pred.shape[0], hints=wrong)
+    if not backward:
+        return
     what = f"{name}.backward(), pred of shape {shape_str(pred.shape)}"
     got = call(student.backward, what=what, forbid=forbid)
     got = as_result(got, what, want_grad.shape, unstable_hint=unstable)
