@@ -57,9 +57,21 @@ def _reference_like(student_params: list, sizes: Sequence[int], what: str) -> mo
     return reference
 
 
-def check_mlp(MLP: type, sizes: Sequence[int], n: int, *, seed: int = 0) -> None:
+def check_mlp(
+    MLP: type,
+    sizes: Sequence[int],
+    n: int,
+    *,
+    seed: int = 0,
+    forward: bool = True,
+    backward: bool = True,
+) -> None:
     """``MLP(sizes)``: Linear layers with ReLU between them, no activation after the last;
-    forward and backward against nnlib's MLP with the same parameter values."""
+    forward and backward against nnlib's MLP with the same parameter values.
+
+    ``backward=False`` checks forward alone; ``forward=False`` checks backward alone (forward
+    runs, to fill the caches, but its value is the forward part's business).
+    """
     what = f"MLP({list(sizes)})"
     model = call(
         lambda: MLP(list(sizes), seed=seed), what=f"creating {what}", forbid=MLP_REFERENCES
@@ -76,9 +88,19 @@ def check_mlp(MLP: type, sizes: Sequence[int], n: int, *, seed: int = 0) -> None
     X = random_array((n, sizes[0]), seed + 2)
     with quiet():
         want = reference.forward(X.copy())
-    got = call(
-        model.forward, X.copy(), what=f"{what}.forward(X)", forbid=MLP_REFERENCES, names=["X"]
-    )
+    try:
+        got = call(
+            model.forward, X.copy(), what=f"{what}.forward(X)", forbid=MLP_REFERENCES, names=["X"]
+        )
+    except GradingError as exc:
+        if forward:
+            raise
+        raise GradingError(
+            f"{what}.backward cannot be checked: it needs forward, which fails: fix forward "
+            f"first ({str(exc).splitlines()[0]})"
+        ) from None
+    if not forward:
+        got = want
     got = as_result(got, f"{what}.forward(X)", want.shape)
     with quiet():
         relu_out = modules.MLP(list(sizes), activation="relu", output_activation="relu")
@@ -91,6 +113,8 @@ def check_mlp(MLP: type, sizes: Sequence[int], n: int, *, seed: int = 0) -> None
             )
         ]
     assert_close(got, want, f"{what}.forward(X)", hints=hints)
+    if not backward:
+        return
     G = rng.normal(size=want.shape)
     with quiet():
         want_dX = reference.backward(G.copy())
