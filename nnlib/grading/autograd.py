@@ -164,13 +164,22 @@ def _walk_with_own_ops(Value: type, build: Callable, values: list[float]) -> lis
         return None
 
 
-def check_backward(Value: type, build: Callable, values: Sequence[float], name: str) -> None:
+def check_backward(
+    Value: type,
+    build: Callable,
+    values: Sequence[float],
+    name: str,
+    *,
+    walk_is_this_part: bool = True,
+) -> None:
     """``root.backward()`` on the graph ``build(*leaves)`` gives every leaf nnlib's gradient.
 
     ``build`` takes the leaves and returns the root; graphs with a node used along several
     paths check the topological order (a node must have its whole gradient before passing it
     on) and the accumulation. Gradients that a right walk over the student's own (wrong)
     local ``_backward`` functions would give pass: an operation's bug costs its own part.
+    ``walk_is_this_part=False`` (a part that only uses ``backward()``, graded elsewhere):
+    a wrong walk over right operations passes too.
     """
     values = [float(v) for v in values]
     with quiet():
@@ -186,6 +195,12 @@ def check_backward(Value: type, build: Callable, values: Sequence[float], name: 
         f"{what}: the root's .data",
     )
     call(root.backward, what=f"{what}: root.backward()", forbid=AUTOGRAD_REFERENCES)
+    own = _walk_with_own_ops(Value, build, values)
+    if not walk_is_this_part and own is not None:
+        if all(
+            matches(np.float64(o), np.float64(r.grad)) for o, r in zip(own, ref_leaves, strict=True)
+        ):
+            return  # right operations: backward()'s own part judges the walk
     root_grad = _grad(root, f"{what}: root.grad")
     if root_grad != 1.0:
         raise GradingError(
@@ -197,7 +212,6 @@ def check_backward(Value: type, build: Callable, values: Sequence[float], name: 
         matches(np.float64(g), np.float64(r.grad)) for g, r in zip(grads, ref_leaves, strict=True)
     ):
         return
-    own = _walk_with_own_ops(Value, build, values)
     if own is not None and all(
         matches(np.float64(g), np.float64(o)) for g, o in zip(grads, own, strict=True)
     ):

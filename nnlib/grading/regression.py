@@ -154,7 +154,7 @@ def check_gradient_descent(
             ("forgot the factor 2 of the MSE gradient", _reference.linear_gd(X, y, lr / 2, e)),
             ("ran one epoch too few", _reference.linear_gd(X, y, lr, e - 1)),
             ("ran one epoch too many", _reference.linear_gd(X, y, lr, e + 1)),
-            ("the update has the wrong sign (ascent)", -_reference.linear_gd(X, y, -lr, e)),
+            ("the update has the wrong sign (ascent)", _reference.linear_gd(X, y, -lr, e)),
             ("missing 1/N in the gradient", _reference.linear_gd(X, y, lr * X.shape[0], e)),
         ],
         own_helpers=None if mse_grad is None else _own_gd(mse_grad),
