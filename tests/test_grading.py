@@ -370,3 +370,41 @@ def test_a_threshold_case_is_exact_in_any_summation_order():
         return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)
 
     grading.neurons.check_perceptron_update(loop_update, cases=24, seed=3)
+
+
+# --- reference use is charged to the part whose code makes the call (issue 16) ------------------
+def _cell(source: str) -> dict:
+    """Run ``source`` as a notebook cell would (top-level names, a file of its own)."""
+    namespace = {"np": np}
+    exec(compile(source, "<notebook cell>", "exec"), namespace)
+    return namespace
+
+
+def test_reference_use_costs_the_part_whose_exercise_makes_the_call():
+    cell = _cell(
+        "def step(z):\n"
+        "    from nnlib import neurons\n"
+        "    return neurons.step(z)\n"
+        "def threshold_neuron(X, w, b):\n"
+        "    return step(X @ w + b)\n"
+    )
+    step, threshold_neuron = cell["step"], cell["threshold_neuron"]
+
+    with pytest.raises(grading.ReferenceUsedError, match=r"nnlib\.neurons\.step"):
+        grading.neurons.check_step(step, [(5,)])
+    # threshold_neuron only calls the student's step: that is step's part's business.
+    grading.neurons.check_threshold_neuron(threshold_neuron, [(4, 3)], seed=2)
+
+
+def test_reference_use_through_a_helper_still_costs_the_part():
+    cell = _cell(
+        "def weighted(X, w, b):  # a helper, not an exercise of the assignment\n"
+        "    from nnlib import neurons\n"
+        "    return neurons.ThresholdNeuron(w, b)(X)\n"
+        "def threshold_neuron(X, w, b):\n"
+        "    return weighted(X, w, b)\n"
+    )
+    threshold_neuron = cell["threshold_neuron"]
+
+    with pytest.raises(grading.ReferenceUsedError):
+        grading.neurons.check_threshold_neuron(threshold_neuron, [(4, 3)], seed=2)

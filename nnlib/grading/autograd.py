@@ -36,6 +36,20 @@ OPS: dict[str, tuple[Callable, int]] = {
 }
 
 
+#: The method of ``Value`` each operation of :data:`OPS` is about.
+_OP_METHODS = {
+    "+": "Value.__add__",
+    "*": "Value.__mul__",
+    "**": "Value.__pow__",
+    "exp": "Value.exp",
+    "tanh": "Value.tanh",
+    "sigmoid": "Value.sigmoid",
+    "relu": "Value.relu",
+    "x+x": "Value.__add__",
+    "x*x": "Value.__mul__",
+}
+
+
 def _leaves(Value: type, values: Sequence[float], what: str) -> list:
     return [
         call(Value, float(v), what=f"{what}: Value({v:g})", forbid=AUTOGRAD_REFERENCES)
@@ -73,7 +87,13 @@ def check_op(Value: type, op: str, cases: Sequence[Sequence[float]], *, seed: in
             ref_out.grad = upstream
             ref_out._backward()
         leaves = _leaves(Value, values, what)
-        out = call(fn, *leaves, what=f"{what} (forward)", forbid=AUTOGRAD_REFERENCES)
+        out = call(
+            fn,
+            *leaves,
+            what=f"{what} (forward)",
+            forbid=AUTOGRAD_REFERENCES,
+            subjects=[_OP_METHODS["**" if op.startswith("**") else op]],
+        )
         data = as_scalar(getattr(out, "data", None), f"{what}: the output's .data")
         assert_close(np.float64(data), np.float64(ref_out.data), f"{what}: the output's .data")
         for node, g in zip(leaves, initial, strict=True):
@@ -188,7 +208,13 @@ def check_backward(
         ref_root.backward()
     what = f"backward() on {name} at {tuple(values)}"
     leaves = _leaves(Value, values, what)
-    root = call(build, *leaves, what=f"{what} (building the graph)", forbid=AUTOGRAD_REFERENCES)
+    root = call(
+        build,
+        *leaves,
+        what=f"{what} (building the graph)",
+        forbid=AUTOGRAD_REFERENCES,
+        subjects=(),  # each operation's reference use is its own part's business
+    )
     assert_close(
         np.float64(as_scalar(getattr(root, "data", None), f"{what}: the root's .data")),
         np.float64(ref_root.data),

@@ -20,6 +20,7 @@ from nnlib.grading import _reference
 from nnlib.grading._compare import RTOL, Hint, assert_close, matches
 from nnlib.grading._guard import forbid_reference
 from nnlib.grading._safe import (
+    _LIBRARY_PREFIXES,
     GradingError,
     _array,
     _array_equal,
@@ -108,6 +109,7 @@ def call(
     forbid: Forbid = (),
     names: Sequence[str] = (),
     error_hint: ErrorHint | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> object:
     """Call student code quietly with the references disabled; check it kept its inputs.
 
@@ -119,6 +121,11 @@ def call(
         names: the argument names, for the mutation message.
         error_hint: names the likely bug behind an exception the student's code raised
             (e.g. a matmul shape error in a backward pass: a missing transpose).
+        subjects: qualified-name prefixes of the student code this part is about (e.g.
+            ``["Linear.backward"]``): a forbidden reference called from other student code
+            is that code's part's business (see :func:`nnlib.grading.forbid_reference`).
+            Default: the qualified name of ``fn`` when it is the student's function or
+            method, else every call counts.
 
     Returns:
         Whatever ``fn`` returned.
@@ -128,7 +135,9 @@ def call(
             reference or modified one of its array arguments.
     """
     before = [_snapshot(a) for a in args]
-    with quiet(), forbid_reference([*forbid, _reference], what):
+    if subjects is None:
+        subjects = _default_subjects(fn)
+    with quiet(), forbid_reference([*forbid, _reference], what, subjects):
         try:
             result = fn(*args)
         except NotImplementedError:
@@ -151,6 +160,17 @@ def call(
                 "followed by out[...] = ...); work on a copy (x = x.copy()) or build a new array"
             )
     return result
+
+
+def _default_subjects(fn: Callable[..., object]) -> list[str] | None:
+    """The student function (or method) itself; ``None`` (every call counts) for anything
+    else, such as a check's own lambda."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None or code.co_filename.startswith(_LIBRARY_PREFIXES):
+        return None
+    if code.co_name == "<lambda>":
+        return None
+    return [code.co_qualname]
 
 
 def _coerce(result: object, reference: object, what: str, kind: str, unstable: bool) -> object:
@@ -339,6 +359,7 @@ def check_layer(
     repeat: int = 1,
     forward: bool = True,
     backward_error_hint: ErrorHint | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> None:
     """Forward and backward of a student layer against nnlib's, on the same parameters.
 
@@ -365,6 +386,8 @@ def check_layer(
         forward: compare forward's output (``False``: a backward check; forward still runs,
             to fill the cache, but a wrong output is the forward part's business).
         backward_error_hint: names the likely bug behind an exception raised by backward.
+        subjects: the student code this part is about, for attributing a reference call
+            (default: the method called); ``()`` for a stack of parts checked elsewhere.
         repeat: run forward and backward this many times on the same layers (new random
             inputs of X's shape and scale after the first), e.g. to see a new dropout mask.
     """
@@ -399,14 +422,22 @@ def check_layer(
             want = _array(reference.forward(_array(X, copy=True)), dtype=_float64)
         what = f"{name}.forward(X) in {mode} mode, X of shape {shape_str(X.shape)}"
         if forward:
-            got = call(student.forward, _array(X, copy=True), what=what, forbid=forbid, names=["X"])
+            got = call(
+                student.forward,
+                _array(X, copy=True),
+                what=what,
+                forbid=forbid,
+                names=["X"],
+                subjects=subjects,
+            )
             got = as_result(got, what, want.shape, unstable_hint=unstable)
             with quiet():
                 wrong = list(forward_hints(_array(X, copy=True))) if forward_hints else []
             assert_close(got, want, what, batch=X.shape[0], hints=wrong)
         else:
             try:
-                call(student.forward, _array(X, copy=True), what=what, forbid=forbid)
+                # only to fill the cache: forward's own reference use is its part's business
+                call(student.forward, _array(X, copy=True), what=what, forbid=forbid, subjects=())
             except GradingError as exc:
                 raise GradingError(
                     f"{name}.backward cannot be checked: it needs forward, which fails: fix "
@@ -426,6 +457,7 @@ def check_layer(
             forbid=forbid,
             names=["grad_out"],
             error_hint=backward_error_hint,
+            subjects=subjects,
         )
         got = as_result(got, f"{what}, the returned dL/dX", want_dX.shape, unstable_hint=unstable)
         with quiet():
@@ -527,6 +559,7 @@ def check_loss(
             what=what,
             forbid=forbid,
             names=["pred", "target"],
+            subjects=None if forward else (),
         )
     except GradingError as exc:
         if forward:

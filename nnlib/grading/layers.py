@@ -323,6 +323,7 @@ def check_composed(
         seed=seed + 101,
         params=params,
         forbid=LAYER_REFERENCES if forbid is None else forbid,
+        subjects=(),  # each layer's reference use is its own part's business
     )
 
 

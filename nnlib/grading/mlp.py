@@ -57,6 +57,10 @@ def _reference_like(student_params: list, sizes: Sequence[int], what: str) -> mo
     return reference
 
 
+#: The student code that MLP.forward is (a5's layers have no part of their own).
+_MLP_FORWARD = ["MLP.forward", "Linear.forward", "ReLU.forward"]
+
+
 def check_mlp(
     MLP: type,
     sizes: Sequence[int],
@@ -74,7 +78,10 @@ def check_mlp(
     """
     what = f"MLP({list(sizes)})"
     model = call(
-        lambda: MLP(list(sizes), seed=seed), what=f"creating {what}", forbid=MLP_REFERENCES
+        lambda: MLP(list(sizes), seed=seed),
+        what=f"creating {what}",
+        forbid=MLP_REFERENCES,
+        subjects=["MLP.__init__", "Linear.__init__", "ReLU.__init__"],
     )
     params = _parameters(model, what)
     rng = np.random.default_rng(seed + 1)
@@ -90,7 +97,12 @@ def check_mlp(
         want = reference.forward(X.copy())
     try:
         got = call(
-            model.forward, X.copy(), what=f"{what}.forward(X)", forbid=MLP_REFERENCES, names=["X"]
+            model.forward,
+            X.copy(),
+            what=f"{what}.forward(X)",
+            forbid=MLP_REFERENCES,
+            names=["X"],
+            subjects=_MLP_FORWARD if forward else (),
         )
     except GradingError as exc:
         if forward:
@@ -125,6 +137,7 @@ def check_mlp(
         forbid=MLP_REFERENCES,
         names=["grad_out"],
         error_hint=_mlp_backward_hint,
+        subjects=["MLP.backward", "Linear.backward", "ReLU.backward"],
     )
     got = as_result(got, f"{what}.backward(grad_out), the returned dL/dX", want_dX.shape)
     grads = [
@@ -392,7 +405,8 @@ def check_training(
         return _train(MLP, SGD, hyper, seed, X_train, y_train)
 
     try:
-        model = call(train, what=what, forbid=MLP_REFERENCES)
+        # MLP and SGD are checked by their own parts: here only reference use outside them
+        model = call(train, what=what, forbid=MLP_REFERENCES, subjects=())
         accuracy = model_accuracy(model, sizes, X_test, y_test)
     except GradingError:
         if _with_substitutes(MLP, SGD, hyper, seed, min_accuracy):
