@@ -326,8 +326,13 @@ def test_mutation_kill_rate(name):
     )
     report = json.loads(proc.stdout)[0]
     print(
-        f"{name}: killed {report['killed']}/{report['mutants']} "
-        f"({100 * report['kill_rate']:.1f}%), survivors {len(report['survivors'])}"
+        f"{name}: hidden tests kill {report['killed']}/{report['mutants']} "
+        f"({100 * report['kill_rate']:.1f}%), survivors {len(report['survivors'])}; visible "
+        f"checks catch {100 * report['visible_catch']:.0f}% of {report['catalogued']} "
+        "catalogued bugs"
+    )
+    assert report["visible_catch"] >= 1.0, (
+        f"passed by the visible checks: {report['visible_missed']}"
     )
     assert report["solution_score"] == report["max_score"]
     known = EQUIVALENT.get(name, {})

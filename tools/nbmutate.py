@@ -2,8 +2,10 @@
 
 ``python tools/nbmutate.py a4_layers`` generates one-bug variants of every solution region of
 ``solutions/a4_layers/a4_layers.ipynb`` (AST-based: swapped operators, dropped transposes,
-other axes, off-by-one constants, min/max swaps, deleted statements, ...) and reports the
-kill rate and every variant that the test cells fail to catch.
+other axes, off-by-one constants, min/max swaps, deleted statements, ...) plus the course's
+:data:`CATALOGUE` of typical mistakes, and reports the share the tests (hidden ones included)
+kill, every variant they fail to catch, and the share of catalogued mistakes that the
+*visible* checks alone catch (what a student sees before submitting: the target is all).
 
 Why in-process and not ``nbgrader autograde`` per variant: a kernel start costs seconds and an
 assignment has hundreds of variants. The verdict is the same because nbgrader's rule is simple
@@ -857,19 +859,25 @@ def warm_up() -> None:
 
 
 def sweep(assignment: str, *, limit: int | None = None) -> dict:
-    """Run every variant of ``assignment``; return the report as a dict."""
+    """Run every variant of ``assignment`` (the AST mutants and the catalogue's bugs) against
+    all the tests, hidden ones included, and the catalogue against the visible checks alone;
+    return the report as a dict."""
     warm_up()
     cells = read_cells(source_path(assignment))
     full, total = score(cells, run_forked(cells, stop_early=False))
-    variants = mutants(cells)[:limit]
+    variants = [(m.key, apply(cells, m)) for m in mutants(cells)[:limit]]
+    variants += [
+        (f"catalogue: {b.name}", with_bug(cells, b)) for b in CATALOGUE.get(assignment, [])
+    ]
     survivors, killed = [], 0
     started = time.monotonic()
-    for m in variants:
-        got, _ = score(cells, run_forked(apply(cells, m), stop_early=True))
+    for key, variant in variants:
+        got, _ = score(cells, run_forked(variant, stop_early=True))
         if got < total:
             killed += 1
         else:
-            survivors.append(m.key)
+            survivors.append(key)
+    catalogue = check_catalogue(assignment)
     return {
         "assignment": assignment,
         "solution_score": full,
@@ -878,6 +886,9 @@ def sweep(assignment: str, *, limit: int | None = None) -> dict:
         "killed": killed,
         "kill_rate": killed / len(variants) if variants else 1.0,
         "survivors": survivors,
+        "catalogued": len(catalogue["bugs"]),
+        "visible_catch": catalogue["visible_catch"],
+        "visible_missed": [r["bug"] for r in catalogue["bugs"] if not r["caught"]],
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -894,11 +905,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for r in reports:
         print(
-            f"{r['assignment']}: solution {r['solution_score']:g}/{r['max_score']:g}, killed "
-            f"{r['killed']}/{r['mutants']} ({100 * r['kill_rate']:.1f}%) in {r['seconds']} s"
+            f"{r['assignment']}: solution {r['solution_score']:g}/{r['max_score']:g}; the hidden "
+            f"tests kill {r['killed']}/{r['mutants']} mutants ({100 * r['kill_rate']:.1f}%); "
+            f"the visible checks catch {100 * r['visible_catch']:.0f}% of the "
+            f"{r['catalogued']} catalogued bugs; {r['seconds']} s"
         )
         for key in r["survivors"]:
             print("  survivor:", key)
+        for name in r["visible_missed"]:
+            print("  passed by the visible checks:", name)
     return 0
 
 

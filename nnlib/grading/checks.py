@@ -79,12 +79,38 @@ def _unchanged(before: object, after: object) -> bool:
 ErrorHint = Callable[[BaseException], "str | None"]
 
 
-def not_attempted(what: str) -> GradingError:
-    """The error of a part whose code is still the stub."""
+def not_attempted(what: str, owner: str | None = None) -> GradingError:
+    """The error of a part whose code is still the stub.
+
+    Args:
+        what: the call being checked, e.g. ``"threshold_neuron (inputs of shape ...)"``.
+        owner: the student's function that raised ``NotImplementedError``, when known: if it
+            is another exercise (the ``step`` that ``threshold_neuron`` calls), the message
+            says that this part cannot be checked until that one is written.
+    """
     name = what.split(" (", 1)[0].split("(", 1)[0].strip()
+    if owner:
+        owner = owner.split(".<locals>", 1)[0]
+        if owner.split(".", 1)[0] not in what:
+            return GradingError(
+                f"{name}: cannot be checked yet: it calls {owner}, which is not attempted "
+                f"(replace `raise NotImplementedError()` in {owner} with your code)"
+            )
+        name = owner
     return GradingError(
         f"{name}: not attempted: replace `raise NotImplementedError()` with your code"
     )
+
+
+def _raiser(exc: BaseException) -> str | None:
+    """The qualified name of the innermost student function in ``exc``'s traceback."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(_LIBRARY_PREFIXES):
+            found = getattr(code, "co_qualname", code.co_name)
+        tb = tb.tb_next
+    return found
 
 
 def _common_error_hint(exc: BaseException) -> str | None:
@@ -140,8 +166,8 @@ def call(
     with quiet(), forbid_reference([*forbid, _reference], what, subjects):
         try:
             result = fn(*args)
-        except NotImplementedError:
-            raise not_attempted(what) from None
+        except NotImplementedError as exc:
+            raise not_attempted(what, _raiser(exc)) from None
         except GradingError:
             raise
         except Exception as exc:
