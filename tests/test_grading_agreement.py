@@ -127,24 +127,45 @@ def _visible_verdicts(cells: list[nbmutate.Cell]) -> dict[str, bool]:
     return nbmutate.run_forked(cells, stop_early=False) or {}
 
 
-def _validate_verdicts(path: Path, parts: dict[str, str]) -> dict[str, bool]:
-    """Per part: did ``nbgrader validate`` list no failure in it? ``parts``: grade_id -> the
-    first line of its test cell, which Validate prints with every failing cell."""
+#: ``nbgrader validate``, on many notebooks in one process: what the Validate button and the
+#: command run (nbgrader's ``Validator`` with the course's configuration), one kernel each.
+_VALIDATE = """
+import json, sys
+from nbgrader.apps import NbGrader
+from nbgrader.validator import Validator
+
+app = NbGrader()
+app.config_file_paths.append(sys.argv[1])
+app.load_config_file()
+out = {}
+for path in sys.argv[2:]:
+    out[path] = Validator(config=app.config).validate(path).get("failed", [])
+print(json.dumps(out))
+"""
+
+
+def _validate_all(course: Path, paths: list[Path]) -> dict[str, list[dict]]:
     done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "validate", str(path)],
-        cwd=path.parent,
+        [sys.executable, "-c", _VALIDATE, str(course), *map(str, paths)],
+        cwd=course,
         env=make_assignments.nbgrader_env(),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
     )
-    text = done.stdout
-    assert "Config option" not in done.stdout + done.stderr, done.stderr  # no config warnings
-    failed_blocks = text.split("The following cell failed:")[1:]
-    return {
-        gid: not any(first in block.split("The error was:")[0] for block in failed_blocks)
-        for gid, first in parts.items()
-    }
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Config option" not in done.stderr, done.stderr[-3000:]  # no config warnings
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _validate_verdicts(failed: list[dict], parts: dict[str, str]) -> dict[str, str | None]:
+    """Per part: ``None`` when Validate lists no failure in its cell, else Validate's error
+    text. ``parts``: grade_id -> the first line of its test cell."""
+    out: dict[str, str | None] = {}
+    for gid, first in parts.items():
+        errors = [f.get("raw_error", "") for f in failed if f["source"].startswith(first)]
+        out[gid] = errors[0] if errors else None
+    return out
 
 
 def _grader_verdicts(root: Path, name: str, students: list[str]) -> dict[str, dict[str, bool]]:
@@ -168,24 +189,26 @@ def test_visible_checks_validate_and_grader_agree(tmp_path, name):
     make_assignments.nbgrader(root, "generate_assignment", name, "--force")
     release = load(root / "assignments" / name / f"{name}.ipynb")
     cells = nbmutate.read_cells(nbmutate.source_path(name))
-    # Validate prints each failing cell's source cut at its width: match on a prefix.
-    parts = {c.grade_id: c.source.splitlines()[0][:60] for c in cells if c.autograded}
+    parts = {c.grade_id: c.source.splitlines()[0] for c in cells if c.autograded}
     students = _class(name, release)
 
     submissions = tmp_path / "incoming"
-    visible, validate = {}, {}
+    visible, paths = {}, {}
     for student, (nb, run) in students.items():
         folder = submissions / student
         folder.mkdir(parents=True)
-        path = folder / f"{name}.ipynb"
-        path.write_text(json.dumps(nb, indent=1))
+        paths[student] = folder / f"{name}.ipynb"
+        paths[student].write_text(json.dumps(nb, indent=1))
         visible[student] = _visible_verdicts(run)
-        validate[student] = _validate_verdicts(path, parts)
+    failed = _validate_all(root, list(paths.values()))
+    errors = {s: _validate_verdicts(failed[str(p)], parts) for s, p in paths.items()}
+    validate = {s: {gid: e is None for gid, e in errors[s].items()} for s in students}
 
     grades = tmp_path / "grades.csv"
     argv = [sys.executable, "-m", "nngrader", "grade", name, str(submissions), str(grades)]
     done = subprocess.run(
-        [*argv, "--no-progress", "--no-report", "--jobs", "2"],
+        # a generous time per test: a loaded machine must not change a verdict here
+        [*argv, "--no-progress", "--no-report", "--jobs", "2", "--test-timeout", "300"],
         cwd=root,
         env=make_assignments.nbgrader_env(),
         capture_output=True,
@@ -201,5 +224,9 @@ def test_visible_checks_validate_and_grader_agree(tmp_path, name):
             if len(set(seen)) != 1:
                 disagreements.append(f"{student} {gid}: visible, validate, grader = {seen}")
     assert not disagreements, "\n".join(disagreements)
+    # Validate shows the diagnosis the visible check gives: the catalogued bug's own hint.
+    for i, bug in enumerate(nbmutate.CATALOGUE[name]):
+        text = " ".join((errors[f"bug-{i:02d}"][bug.part] or "").split())
+        assert bug.hint in text, f"Validate on {bug.name}: {text[:500]}"
     assert all(visible["correct"].values()) and all(visible["out-of-order"].values())
     assert not any(visible["blank"].values())

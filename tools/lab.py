@@ -49,17 +49,22 @@ def working_copy(names: list[str], *, root: Path = ROOT, work: Path = WORK) -> l
     return copied
 
 
-def lab_environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of the lab: its own Jupyter config directory, the venv on PATH."""
+def lab_environment(env: dict[str, str] | None = None, work: Path = WORK) -> dict[str, str]:
+    """The environment of the lab: its own Jupyter config directory (read only), the lab's
+    settings and workspaces kept beside the working copy (so nothing tracked is written), the
+    venv on PATH."""
     env = dict(os.environ if env is None else env)
     env["JUPYTER_CONFIG_DIR"] = str(CONFIG_DIR)
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(work / ".jupyterlab" / "user-settings")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(work / ".jupyterlab" / "workspaces")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
 
 
 def lab_command(work: Path = WORK, *extra: str) -> list[str]:
-    """The command that starts JupyterLab on ``work``."""
-    return [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={work}", *extra]
+    """The command that starts JupyterLab on ``work`` (as root too: containers often are)."""
+    root = ["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={work}", *root, *extra]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"created your working copy {folder.relative_to(ROOT)}/")
     os.chdir(ROOT)
     command = lab_command(WORK, *extra)
-    os.execve(command[0], command, lab_environment())
+    os.execve(command[0], command, lab_environment(work=WORK))
     return 0  # not reached
 
 

@@ -154,6 +154,15 @@ def _op_hints(op: str, values: list[float], i: int, g: float, up: float) -> list
     return []
 
 
+def _identity(node: object) -> object:
+    """A key for ``node`` that is the same for the same object, also when the grader hands
+    the check a forwarding proxy of it (a new proxy per access, hashed by what it forwards)."""
+    try:
+        return ("hash", type(node).__hash__ is not object.__hash__, hash(node))
+    except TypeError:
+        return ("id", id(node))
+
+
 def _walk_with_own_ops(Value: type, build: Callable, values: list[float]) -> list | None:
     """The leaf gradients a right ``backward()`` gives on the student's own graph, that is,
     with the student's own local ``_backward`` of each operation (``None`` if that fails)."""
@@ -167,9 +176,10 @@ def _walk_with_own_ops(Value: type, build: Callable, values: list[float]) -> lis
                 if done:
                     order.append(node)
                     continue
-                if id(node) in seen:
+                key = _identity(node)
+                if key in seen:
                     continue
-                seen.add(id(node))
+                seen.add(key)
                 stack.append((node, True))
                 stack.extend((child, False) for child in node._prev)
                 if len(seen) > 10_000:
