@@ -155,12 +155,18 @@ def test_a_student_reads_the_diagnosis_and_validates_in_the_lab(jupyterlab):
             cells.nth(3).locator(".cm-content").click()
             page.keyboard.press("Control+A")
             page.keyboard.insert_text(BUGGY_NEURON)
-            # Run the set-up cell, Part 1 and its two check cells.
+            # Run the set-up cell (once the kernel answers), Part 1 and its two check cells.
             cells.nth(1).locator(".jp-InputPrompt").click()
-            for _ in range(5):
+            page.keyboard.press("Shift+Enter")
+            prompt = cells.nth(1).locator(".jp-InputPrompt")
+            page.wait_for_function(
+                "el => /\\[\\d+\\]/.test(el.innerText)", arg=prompt.element_handle(),
+                timeout=300_000,
+            )  # fmt: skip
+            for _ in range(4):
                 page.keyboard.press("Shift+Enter")
             output = cells.nth(5).locator(".jp-OutputArea-output")
-            output.filter(has_text="likely bug").first.wait_for(timeout=120_000)
+            output.filter(has_text="likely bug").first.wait_for(timeout=300_000)
             text = output.first.inner_text()
             assert "threshold_neuron" in text and "likely bug: forgot the bias" in text, text
             assert "expected" in text and "got" in text
