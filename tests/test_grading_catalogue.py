@@ -7,8 +7,9 @@ runs), each bug must
 
 - fail the visible check of its own part (never "passed" for wrong code),
 - be named there by its own hint (the diagnosis names the bug), and
-- cost no other part (one bug, one part: later parts are judged with the student's own
-  earlier functions or with nnlib's in their place).
+- cost no other part, neither in the visible checks nor with the hidden tests (one bug, one
+  part: later parts are judged with the student's own earlier functions or with nnlib's in
+  their place).
 
 The correct solution gets no diagnosis at all. The run is in-process (one forked "kernel" per
 bug), a few seconds per assignment.
@@ -64,6 +65,8 @@ def test_visible_checks_catch_and_name_every_catalogued_bug(name):
     assert not unnamed, f"diagnoses that do not name their bug: {unnamed}"
     double = [(r["bug"], r["collateral"]) for r in rows if r["collateral"]]
     assert not double, f"bugs that cost other parts too: {double}"
+    graded = [(r["bug"], r["collateral_hidden"]) for r in rows if r["collateral_hidden"]]
+    assert not graded, f"bugs that cost other parts in grading (hidden tests): {graded}"
 
 
 def test_the_catalogue_run_fails_when_a_check_is_weakened(monkeypatch):

@@ -820,15 +820,18 @@ def check_catalogue(assignment: str) -> dict:
     """Run the visible checks on every catalogued bug of ``assignment``.
 
     Returns the report: for each bug whether its own part's visible check fails (``caught``),
-    whether that diagnosis names it (``hinted``) and which other parts lose points with it
-    (``collateral``: they must not), plus ``visible_catch``, the share caught.
+    whether that diagnosis names it (``hinted``) and which other parts lose points with it,
+    in the visible checks (``collateral``) and with the hidden tests too
+    (``collateral_hidden``): none may; plus ``visible_catch``, the share caught.
     """
     warm_up()
-    cells = visible(read_cells(source_path(assignment)))
+    full = read_cells(source_path(assignment))
+    cells = visible(full)
     bugs = CATALOGUE.get(assignment, [])
     rows = []
     for bug in bugs:
         verdicts = run_forked(with_bug(cells, bug), stop_early=False, messages=True) or {}
+        graded = run_forked(with_bug(full, bug), stop_early=False) or {}
         message = verdicts.get(bug.part)
         rows.append(
             {
@@ -837,6 +840,9 @@ def check_catalogue(assignment: str) -> dict:
                 "caught": message is not None,
                 "hinted": message is not None and bug.hint in message,
                 "collateral": sorted(g for g, m in verdicts.items() if m and g != bug.part),
+                "collateral_hidden": sorted(
+                    g for g, ok in graded.items() if not ok and g != bug.part
+                ),
                 "message": message,
             }
         )

@@ -4,7 +4,7 @@ graph and the topological-order ``backward()``, against :class:`nnlib.autograd.V
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -163,35 +163,56 @@ def _identity(node: object) -> object:
         return ("id", id(node))
 
 
-def _walk_with_own_ops(Value: type, build: Callable, values: list[float]) -> list | None:
-    """The leaf gradients a right ``backward()`` gives on the student's own graph, that is,
-    with the student's own local ``_backward`` of each operation (``None`` if that fails)."""
-    try:
-        with quiet():
-            leaves = [Value(v) for v in values]
-            root = build(*leaves)
-            order, seen, stack = [], set(), [(root, False)]
-            while stack:  # iterative depth-first search: post-order = topological order
-                node, done = stack.pop()
-                if done:
-                    order.append(node)
-                    continue
-                key = _identity(node)
-                if key in seen:
-                    continue
+def _topological(root: object, reverse_children: bool) -> list | None:
+    """Post-order depth-first search from ``root`` (as a recursive ``build_topo`` visits:
+    each node after its children, in ``_prev`` order or its reverse); ``None`` if huge."""
+    order: list = []
+    seen = {_identity(root)}
+
+    def children(node: object) -> Iterator:
+        prev = list(node._prev)
+        return iter(prev[::-1] if reverse_children else prev)
+
+    stack = [(root, children(root))]
+    while stack:
+        node, pending = stack[-1]
+        for child in pending:
+            key = _identity(child)
+            if key not in seen:
                 seen.add(key)
-                stack.append((node, True))
-                stack.extend((child, False) for child in node._prev)
-                if len(seen) > 10_000:
-                    return None
-            for node in order:
-                node.grad = 0.0
-            root.grad = 1.0
-            for node in reversed(order):
-                node._backward()
-            return [float(leaf.grad) for leaf in leaves]
-    except Exception:
-        return None
+                stack.append((child, children(child)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+        if len(seen) > 10_000:
+            return None
+    return order
+
+
+def _walks_with_own_ops(Value: type, build: Callable, values: list[float]) -> list[list]:
+    """The leaf gradients right ``backward()`` walks give on the student's own graph, that
+    is, with the student's own local ``_backward`` of each operation. When an operation
+    overwrites ``.grad``, the result depends on which topological order the walk takes: one
+    result per common order (depth-first, children in ``_prev`` order and reversed)."""
+    results = []
+    for reverse_children in (False, True):
+        try:
+            with quiet():
+                leaves = [Value(v) for v in values]
+                root = build(*leaves)
+                order = _topological(root, reverse_children)
+                if order is None:
+                    continue
+                for node in order:
+                    node.grad = 0.0
+                root.grad = 1.0
+                for node in reversed(order):
+                    node._backward()
+                results.append([float(leaf.grad) for leaf in leaves])
+        except Exception:
+            continue
+    return results
 
 
 def check_backward(
@@ -231,27 +252,25 @@ def check_backward(
         f"{what}: the root's .data",
     )
     call(root.backward, what=f"{what}: root.backward()", forbid=AUTOGRAD_REFERENCES)
-    own = _walk_with_own_ops(Value, build, values)
-    if not walk_is_this_part and own is not None:
-        if all(
-            matches(np.float64(o), np.float64(r.grad)) for o, r in zip(own, ref_leaves, strict=True)
-        ):
-            return  # right operations: backward()'s own part judges the walk
+
+    def same(got: Sequence[float], want: Sequence[float]) -> bool:
+        return all(matches(np.float64(g), np.float64(w)) for g, w in zip(got, want, strict=True))
+
+    reference = [r.grad for r in ref_leaves]
+    grads = [_grad(leaf, f"{what}: leaf {i}'s .grad") for i, leaf in enumerate(leaves)]
+    if same(grads, reference):
+        return
+    walks = _walks_with_own_ops(Value, build, values)  # only for a wrong answer: it costs
+    if not walk_is_this_part and any(same(own, reference) for own in walks):
+        return  # right operations: backward()'s own part judges the walk
+    if any(same(grads, own) for own in walks):
+        return  # a right backward() over wrong local _backward()s: the ops' parts pay
     root_grad = _grad(root, f"{what}: root.grad")
     if root_grad != 1.0:
         raise GradingError(
             f"{what}: root.grad is {root_grad:g}, expected 1; likely bug: backward() must seed "
             "the output's gradient with d(root)/d(root) = 1 before the reverse walk"
         )
-    grads = [_grad(leaf, f"{what}: leaf {i}'s .grad") for i, leaf in enumerate(leaves)]
-    if all(
-        matches(np.float64(g), np.float64(r.grad)) for g, r in zip(grads, ref_leaves, strict=True)
-    ):
-        return
-    if own is not None and all(
-        matches(np.float64(g), np.float64(o)) for g, o in zip(grads, own, strict=True)
-    ):
-        return  # a right backward() over wrong local _backward()s: the ops' parts pay
     for i, (got, ref) in enumerate(zip(grads, ref_leaves, strict=True)):
         assert_close(
             np.float64(got),
