@@ -12,6 +12,7 @@ partial credit).
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -84,11 +85,11 @@ def not_attempted(what: str, owner: str | None = None) -> GradingError:
 
     Args:
         what: the call being checked, e.g. ``"threshold_neuron (inputs of shape ...)"``.
-        owner: the student's function that raised ``NotImplementedError``, when known: if it
-            is another exercise (the ``step`` that ``threshold_neuron`` calls), the message
-            says that this part cannot be checked until that one is written.
+        owner: the qualified name of another student function that raised
+            ``NotImplementedError`` (the ``step`` that ``threshold_neuron`` calls): the
+            message then says this part cannot be checked until that one is written.
     """
-    name = what.split(" (", 1)[0].split("(", 1)[0].strip()
+    name = re.split(r" \(| at |\(|: ", what, maxsplit=1)[0].strip()
     if owner:
         owner = owner.split(".<locals>", 1)[0]
         if owner.split(".", 1)[0] not in what:
@@ -102,15 +103,38 @@ def not_attempted(what: str, owner: str | None = None) -> GradingError:
     )
 
 
-def _raiser(exc: BaseException) -> str | None:
-    """The qualified name of the innermost student function in ``exc``'s traceback."""
+def _raiser(exc: BaseException, fn: Callable[..., object]) -> str | None:
+    """The qualified name of the student function that raised ``exc`` (the innermost student
+    frame of its traceback); ``None`` when that is ``fn`` itself or unknown."""
     found, tb = None, exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
         if not code.co_filename.startswith(_LIBRARY_PREFIXES):
-            found = getattr(code, "co_qualname", code.co_name)
+            found = code
         tb = tb.tb_next
-    return found
+    own = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if found is None or found is own:
+        return None
+    return getattr(found, "co_qualname", found.co_name)
+
+
+def forward_fails(name: str, error: GradingError, backward: Callable[[], object]) -> GradingError:
+    """The error of a backward check whose forward fails (``error``): "not attempted" when
+    ``backward`` (called once, before any forward) is still the stub, else that backward
+    cannot be checked until forward works."""
+    stem = name.split("(", 1)[0]
+    try:
+        with quiet(), forbid_reference([], name):
+            backward()
+    except NotImplementedError as exc:
+        if exc.__traceback__ is not None:
+            return not_attempted(f"{stem}.backward")
+    except Exception:
+        pass
+    return GradingError(
+        f"{stem}.backward: cannot be checked yet: it needs forward, which fails: fix forward "
+        f"first ({str(error).splitlines()[0]})"
+    )
 
 
 def _common_error_hint(exc: BaseException) -> str | None:
@@ -167,7 +191,7 @@ def call(
         try:
             result = fn(*args)
         except NotImplementedError as exc:
-            raise not_attempted(what, _raiser(exc)) from None
+            raise not_attempted(what, _raiser(exc, fn)) from None
         except GradingError:
             raise
         except Exception as exc:
@@ -465,9 +489,8 @@ def check_layer(
                 # only to fill the cache: forward's own reference use is its part's business
                 call(student.forward, _array(X, copy=True), what=what, forbid=forbid, subjects=())
             except GradingError as exc:
-                raise GradingError(
-                    f"{name}.backward cannot be checked: it needs forward, which fails: fix "
-                    f"forward first ({str(exc).splitlines()[0]})"
+                raise forward_fails(
+                    name, exc, lambda shape=want.shape: student.backward(rng.standard_normal(shape))
                 ) from None
         if not backward:
             continue
@@ -590,10 +613,7 @@ def check_loss(
     except GradingError as exc:
         if forward:
             raise
-        raise GradingError(
-            f"{name}.backward cannot be checked: it needs forward, which fails: fix forward "
-            f"first ({str(exc).splitlines()[0]})"
-        ) from None
+        raise forward_fails(name, exc, student.backward) from None
     if forward:
         got = as_scalar(got, what, unstable_hint=unstable)
         with quiet():

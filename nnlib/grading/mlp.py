@@ -11,7 +11,7 @@ from nnlib import modules, optim
 from nnlib.data import load_digits, train_test_split
 from nnlib.grading._compare import assert_close, matches
 from nnlib.grading._safe import GradingError, as_result, quiet
-from nnlib.grading.checks import call, numerical_gradient, random_array
+from nnlib.grading.checks import call, forward_fails, numerical_gradient, random_array
 from nnlib.grading.policy import policy_for
 from nnlib.losses import CrossEntropyLoss
 from nnlib.modules import Parameter
@@ -107,9 +107,8 @@ def check_mlp(
     except GradingError as exc:
         if forward:
             raise
-        raise GradingError(
-            f"{what}.backward cannot be checked: it needs forward, which fails: fix forward "
-            f"first ({str(exc).splitlines()[0]})"
+        raise forward_fails(
+            what, exc, lambda: model.backward(rng.normal(size=(n, sizes[-1])))
         ) from None
     if not forward:
         got = want
