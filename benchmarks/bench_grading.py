@@ -101,18 +101,18 @@ def make_grade(tmp: str, course: str, submissions: str, name: str, *extra: str) 
 
 def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
     """Seconds of each stage of one correct submission (the best of three)."""
-    from nngrader import engine, execute, notebook, pipeline, sandbox
-    from nngrader import nbgrader_steps as steps
-    from nngrader.sandbox import Limits
+    from nngrader.host import containment, engine, execute, notebook, pipeline
+    from nngrader.host import nbgrader_steps as steps
+    from nngrader.host.containment import Limits
 
     os.environ["PATH"] = venv_env()["PATH"]
     work = os.path.join(tmp, "breakdown")
     shutil.copytree(course, work)
     submissions = make_class(tmp, course, 3)
     limits = Limits()
-    uid = sandbox.UID_BASE + 900 if os.getuid() == 0 else None
-    nproc = limits.nproc if os.getuid() == 0 else sandbox.user_nproc(limits, 1)
-    argv, _ = sandbox.command(0, 1, None)
+    uid = containment.UID_BASE + 900 if os.getuid() == 0 else None
+    nproc = limits.nproc if os.getuid() == 0 else containment.user_nproc(limits, 1)
+    argv, _ = containment.command(0, 1, None)
     python = os.path.abspath(sys.executable)
     bwrap = [*argv[: argv.index(python)], python]
     imports = "import numpy, nnlib, nnlib.grading, IPython.core.interactiveshell"
@@ -148,7 +148,7 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
         for cell in cells:
             start = time.perf_counter()
             if cell.kind == "test":
-                worker.test(execute._command(cell), cell.prelude, 60)
+                worker.test(execute._command(cell), 60)
             else:
                 worker.request(execute._command(cell), 60)
             spent[cell.kind] += time.perf_counter() - start

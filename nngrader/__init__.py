@@ -1,19 +1,18 @@
-"""Batch grading of a class's nbgrader submissions, sandboxed and fault-isolated.
+"""nngrader: autograde a class's nbgrader submissions, sandboxed and fault-isolated.
 
-Run ``python -m nngrader --help`` (or ``make grade``). This package imports nbgrader and
-other heavy tools only inside its submodules; ``import nnlib`` never imports it.
+Run ``python -m nngrader --help`` (or ``make grade``). Two halves, joined by one protocol:
 
-Modules:
-    pipeline: the whole batch (collect, rebuild, run, autograde, feedback, CSV).
-    notebook: rebuilds a submission on the instructor's source notebook.
-    engine: a submission's run as a Dask distributed task (embedded cluster or a running one).
-    execute: runs one notebook's cells in a sandboxed worker, one fault per cell.
-    worker: the process inside the sandbox (student cells in it, each test in a fork).
-    sandbox: bubblewrap, resource limits and the clean environment.
-    nbgrader_steps: nbgrader's gradebook, autograde and feedback, with our outputs.
-    variants: per-student parameters (HMAC of the course secret), released and graded.
-    report: the class report (scores, points per part, diagnoses over the class).
-    lms: the grades as Canvas' or Moodle's import CSV, from a roster.
-    similarity: pairs of alike submissions (copydetect's winnowing), for a human to read.
-    instructor_cli: the commands report, export, similarity and release-variants.
+- :mod:`nngrader.host`, outside the sandboxes: the batch (:mod:`~nngrader.host.pipeline`),
+  submissions rebuilt on the instructor's source (:mod:`~nngrader.host.notebook`), the Dask
+  engine (:mod:`~nngrader.host.engine`), the sandboxed processes' host side
+  (:mod:`~nngrader.host.execute`) and their containment (:mod:`~nngrader.host.containment`:
+  bubblewrap, limits), nbgrader's gradebook and feedback (:mod:`~nngrader.host.nbgrader_steps`),
+  per-student variants, the class report, LMS exports and similarity;
+- :mod:`nngrader.sandbox`, inside them: the student's worker, the judge that runs the tests,
+  the zygote that forks workers, and the proxies through which the judge reaches student
+  objects. It never imports the host half.
+- :mod:`nngrader.protocol`: what crosses between the two.
+
+nnlib never imports this package; this package imports nbgrader and other heavy tools only
+inside the host modules that need them.
 """

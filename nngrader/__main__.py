@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 
-from nngrader.sandbox import Limits, SandboxUnavailable
+from nngrader.host.containment import Limits, SandboxUnavailable
 
 EPILOG = """\
 SUBMISSIONS holds one folder per student id with that student's files (the notebook may sit
@@ -17,9 +17,12 @@ in a sub-folder, e.g. nbgrader's <student>/<assignment>/<notebook>.ipynb), or is
 such folders. Only the assignment's notebooks are graded: other files are ignored. For an LMS
 export with another layout, run `nbgrader zip_collect` first and pass its submitted/ folder.
 
-Every folder gets a row in GRADES (nbgrader's CSV export columns plus `reason`). Results go
-to nbgrader's gradebook.db, autograded/ and feedback/ in the course folder, and the runs to
-.nnlib-grader/<assignment>/ so that an interrupted batch resumes and a re-run is identical.
+Every folder gets a row in GRADES (nbgrader's CSV export columns plus `reason`); a student
+who cannot be graded (a link or a FIFO instead of a notebook, a notebook over the course's
+max_file_size, one nbgrader fails on) gets "not graded: <why>", and the others are graded.
+Results go to nbgrader's gradebook.db, autograded/ and feedback/ in the course folder, and
+the runs to .nnlib-grader/<assignment>/ so that an interrupted batch resumes and a re-run is
+identical; --regrade [STUDENT ...] runs students again from scratch.
 
 Student code runs in bubblewrap: no network, a read-only system, no course folder, no
 gradebook, no other students, a cleared environment, and the limits below. Without a working
@@ -78,7 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--verbose", "-v", action="store_true", help="log nbgrader's messages too")
         q.add_argument("--no-report", action="store_true", help="do not write the class report")
     g.add_argument("--feedback", action="store_true", help="also write the feedback HTML")
-    from nngrader import instructor_cli
+    g.add_argument(
+        "--regrade",
+        nargs="*",
+        default=None,
+        metavar="STUDENT",
+        help="run these students again from scratch (none named: everyone), ignoring their "
+        "stored runs; manual grades in the gradebook are kept",
+    )
+    from nngrader.host import instructor_cli
 
     instructor_cli.add_grade_options(g)
     instructor_cli.add_commands(sub)
@@ -136,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # nbgrader's and nbformat's chatter about notebooks it repairs
         warnings.filterwarnings("ignore", module=r"nbgrader\..*|nbformat\..*|sqlalchemy\..*")
         warnings.filterwarnings("ignore", message=r".*(cell id|id field|not in session).*")
-    from nngrader import instructor_cli
+    from nngrader.host import instructor_cli
 
     if args.command in instructor_cli.COMMANDS:
         return instructor_cli.run(args)
-    from nngrader.pipeline import Options, feedback, grade
+    from nngrader.host.pipeline import Options, feedback, grade
 
     start = time.monotonic()
     if args.command == "feedback":
@@ -186,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         db_url=args.db_url,
         report=not args.no_report,
         roster=os.path.abspath(args.roster) if args.roster else "",
+        regrade=args.regrade,
     )
     if args.unsafe:
         print(
@@ -194,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     instructor_cli.check_grade_options(args)
-    from nngrader.engine import NoWorkers
+    from nngrader.host.engine import NoWorkers
 
     try:
         path = grade(options)

@@ -165,7 +165,11 @@ def confusion_matrix(y_true: object, y_pred: object, n_classes: int | None = Non
     c = top if n_classes is None else int(n_classes)
     if c < top:
         raise ValueError(f"confusion_matrix: n_classes={n_classes} but a label is {top - 1}")
-    return np.bincount(t * c + p, minlength=c * c).reshape(c, c)
+    # Add 1 at (t[k], p[k]) for each sample. Not np.bincount: it casts its input to np.intp with
+    # the "safe" rule, which refuses int64 labels where intp is 32-bit (Pyodide, in the browser).
+    counts = np.zeros((c, c), dtype=np.int64)
+    np.add.at(counts, (t, p), 1)
+    return counts
 
 
 def _accuracy_threshold(loss: Loss) -> float | None:

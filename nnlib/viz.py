@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PALETTE",
+    "alt_text",
     "plot_activation",
     "plot_confusion_matrix",
     "plot_decision_boundary",
@@ -597,3 +598,51 @@ def plot_digit_grid(
     for spine in ax.spines.values():
         spine.set_visible(False)
     return ax
+
+
+def alt_text(fig: object) -> str:
+    """A sentence that says what a matplotlib figure shows, for its picture's alt text.
+
+    Built from what the drawing code wrote on the figure: its suptitle, then for each panel its
+    title, its axis labels and its legend entries. The book's kernels attach it to every plot
+    (as the PNG's ``Description``), and the build turns it into the ``<img>``'s ``alt``.
+
+    Args:
+        fig: a :class:`matplotlib.figure.Figure`.
+
+    Returns:
+        One sentence, never empty.
+    """
+    panels = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        title = " ".join(
+            t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t
+        )
+        xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
+        text = title or "a panel"
+        if xlabel or ylabel:
+            text += f" ({ylabel or 'value'} against {xlabel or 'x'})"
+        legend = ax.get_legend()
+        if legend is not None:
+            entries = [t.get_text() for t in legend.get_texts() if t.get_text()]
+            if entries:
+                text += ", lines: " + ", ".join(entries[:6])
+        if title or xlabel or ylabel or legend is not None:
+            panels.append(text)
+        elif ax.texts:  # a diagram: its boxes' and arrows' labels say what it shows
+            labels = list(dict.fromkeys(t.get_text() for t in ax.texts if t.get_text().strip()))
+            panels.append("a diagram labelled " + ", ".join(labels[:10]))
+        elif ax.images:
+            panels.append("an image")
+        elif ax.lines or ax.collections:
+            panels.append(f"{len(ax.lines) + len(ax.collections)} curves or point sets")
+    suptitle = getattr(fig, "_suptitle", None)
+    head = suptitle.get_text() if suptitle is not None else ""
+    n = sum(ax.get_visible() for ax in fig.axes)
+    count = "a plot" if n <= 1 else f"a figure of {n} panels"
+    sentence = f"{head}: {count}" if head else count[0].upper() + count[1:]
+    if panels:
+        sentence += ": " + "; ".join(panels)
+    return " ".join(sentence.replace("$", "").split()) + "."

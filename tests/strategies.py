@@ -28,8 +28,11 @@ __all__ = [
     "arrays",
     "batch_sizes",
     "feature_sizes",
+    "json_values",
     "labels",
     "matrix_shapes",
+    "notebook_documents",
+    "protocol_messages",
     "seeds",
     "shapes",
 ]
@@ -114,4 +117,128 @@ def labels(n: int, num_classes: int) -> st.SearchStrategy[np.ndarray]:
     """Integer class labels of shape ``(n,)`` in ``[0, num_classes)``."""
     return hnp.arrays(
         dtype=np.int64, shape=(n,), elements=st.integers(min_value=0, max_value=num_classes - 1)
+    )
+
+
+# --- submitted notebooks (the grader's planner is fuzzed with these) ------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""Any JSON value: what a hostile notebook puts where the grader expects something else."""
+
+
+def _cell_sources(grade_ids: Sequence[str]) -> st.SearchStrategy[str]:
+    deep = st.integers(1, 3000).map(lambda n: "x = a" + ".b" * n)  # RecursionError in ast
+    minus = st.integers(1, 200_000).map(lambda n: "x = " + "-" * n + "1")  # MemoryError in ast
+    return st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(
+            ["def sigmoid(z):\n    return z", "import numpy as np", "%matplotlib inline"]
+        ),
+        deep,
+        minus,
+        st.sampled_from(grade_ids).map(lambda g: f"def {g}(x):\n    return x"),
+    )
+
+
+def notebook_documents(grade_ids: Sequence[str]) -> st.SearchStrategy[dict]:
+    """Submitted notebooks as JSON documents: mostly the right shape, with every part wrong.
+
+    Cells claim ``grade_ids`` (known ones, repeated, unknown ones, of the wrong type), carry
+    ``grade: true`` without a ``grade_id``, metadata of every type, and sources that parse,
+    that do not, and that make Python's parser raise ``RecursionError`` or ``MemoryError``.
+    """
+    gid = st.one_of(st.sampled_from(list(grade_ids)), st.text(max_size=8), _json_values)
+    nbgrader = st.one_of(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "grade_id": gid,
+                "grade": st.one_of(st.booleans(), _json_values),
+                "solution": st.one_of(st.booleans(), _json_values),
+                "locked": st.one_of(st.booleans(), _json_values),
+                "task": st.one_of(st.booleans(), _json_values),
+                "points": st.one_of(st.integers(-5, 5), _json_values),
+                "schema_version": st.one_of(st.just(3), _json_values),
+            },
+        ),
+        _json_values,
+    )
+    metadata = st.one_of(st.fixed_dictionaries({}, optional={"nbgrader": nbgrader}), _json_values)
+    cell = st.fixed_dictionaries(
+        {
+            "cell_type": st.one_of(st.sampled_from(["code", "markdown", "raw"]), _json_values),
+            "source": st.one_of(
+                _cell_sources(grade_ids), st.lists(st.text(max_size=10), max_size=3), _json_values
+            ),
+        },
+        optional={
+            "metadata": metadata,
+            "outputs": st.one_of(st.just([]), _json_values),
+            "execution_count": st.one_of(st.none(), _json_values),
+            "id": st.one_of(st.text(min_size=1, max_size=8), _json_values),
+            "attachments": _json_values,
+        },
+    )
+    return st.fixed_dictionaries(
+        {
+            "nbformat": st.one_of(st.just(4), _json_values),
+            "nbformat_minor": st.one_of(st.just(5), _json_values),
+            "cells": st.one_of(st.lists(cell, max_size=8), _json_values),
+        },
+        optional={"metadata": st.one_of(st.just({}), _json_values)},
+    )
+
+
+# --- the grader's protocol (nngrader.protocol): what a hostile sandbox could send -----------
+
+#: Any JSON value, nested a little (the reader's limits are tested with explicit cases).
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=30,
+)
+
+_STATUSES = st.sampled_from(["ok", "error", "ended", "ready", "spawned", "status", "killed", "?"])
+_KEYS = st.sampled_from(
+    [
+        "status",
+        "outputs",
+        "error",
+        "reason",
+        "tamper",
+        "reference",
+        "value",
+        "lost",
+        "idx",
+        "nonce",
+        "forks",
+        "why",
+        "pid",
+        "returncode",
+        "output_type",
+        "name",
+        "text",
+        "data",
+    ]
+)
+
+
+def protocol_messages() -> st.SearchStrategy[dict]:
+    """Reply-shaped objects: the keys the host reads, with values of any JSON type."""
+    output = st.dictionaries(
+        st.sampled_from(["output_type", "name", "text", "data", "metadata", "ename", "evalue"]),
+        st.sampled_from(["stream", "stdout", "stderr", "error", "display_data"]) | json_values,
+        max_size=5,
+    )
+    value = json_values | st.lists(output, max_size=3)
+    return st.fixed_dictionaries(
+        {"status": _STATUSES}, optional={"nonce": st.text(max_size=40)}
+    ).flatmap(
+        lambda base: st.dictionaries(_KEYS, value, max_size=6).map(lambda extra: {**extra, **base})
     )

@@ -9,33 +9,18 @@ every request that would leave the machine.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from book_build import BIN, ROOT
+from book_build import working_tree_files as _working_tree_files
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Frames and plots are drawn at twice their CSS pixel density (4x the pixels, ~2.3x the bytes):
 # the heaviest pages (chapter 9, the playground) weigh 6-7 MB.
 MAX_PAGE_BYTES = 7_000_000
@@ -149,37 +134,7 @@ def test_install_cell_installs_nnlib_from_a_wheel_offline(tmp_path: Path) -> Non
     assert lines[-1] == "[0, 0, 0, 1]"
 
 
-# --- the build --------------------------------------------------------------------------------
-def _working_tree_files() -> list[str]:
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    return [f for f in out.stdout.decode().split("\0") if f and (ROOT / f).is_file()]
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the book from a clean copy of the working tree; return its ``_build/html``."""
-    if not (BIN / "jupyter-book").exists():
-        pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
-    src = tmp_path_factory.mktemp("book-src")
-    for rel in _working_tree_files():
-        dst = src / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dst)
-    build = subprocess.run(
-        [BIN / "jupyter-book", "build", ".", "-n", "-W", "--keep-going"],
-        cwd=src, capture_output=True, text=True, timeout=1200,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )  # fmt: skip
-    log = build.stdout + build.stderr
-    assert build.returncode == 0, f"the book build failed:\n{log[-6000:]}"
-    # Sphinx's warnings read "WARNING: ..." (the kernels' own log lines read "WARNING | ...").
-    assert "WARNING:" not in log, f"the book build warned:\n{log[-6000:]}"
-    return src / "_build" / "html"
-
-
+# --- the build (the built_book fixture lives in conftest.py) ------------------------------
 def _pages(html: Path) -> list[Path]:
     return sorted((html / "book").glob("*.html"))
 
@@ -274,35 +229,6 @@ def _prod(xs: list[int]) -> int:
 
 
 # --- the browser ------------------------------------------------------------------------------
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="session")
-def server(built_book: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 class _Page:
     """A browser tab that records JS errors and blocks (and records) non-local requests."""
 
@@ -381,9 +307,11 @@ def test_every_page_works_in_chromium(built_book: Path, server: str, browser: ob
         tab = _Page(browser, server)
         page = tab.page
         page.goto(f"{server}/{rel}", wait_until="load")
-        # Scroll through the page so that every image is requested.
+        # Request every image now, the lazy ones (fetched when scrolled into view) included.
+        page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
         broken = page.evaluate(
             "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
             ".map(i => i.src.slice(0, 80))"
@@ -761,3 +689,402 @@ def test_pdf_has_every_chapter_typeset_math_and_every_figure(
         image = np.asarray(Image.open(png).convert("L"), dtype=float)
         pictures += image.shape[1] >= 300 and image.std() > 10
     assert pictures >= n_figures, f"{pictures} non-blank pictures for {n_figures} figures"
+
+
+# --- issue 18: the printed book, light pages, phones, sliders ---------------------------------
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _chapter_numbers(html: Path) -> dict[str, str]:
+    """``{title: number}`` of the numbered chapters, as the HTML heads them ("5. Logistic...")."""
+    numbers = {}
+    for page in _pages(html):
+        head = re.search(
+            r'<h1><span class="section-number">(\d+)\.\s*</span>(.*?)</h1>', page.read_text(),
+            flags=re.S,
+        )  # fmt: skip
+        if head:
+            title = " ".join(re.sub(r"<[^>]+>|#", "", head.group(2)).split())
+            numbers[title] = head.group(1)
+    return numbers
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_pdf_numbers_parts_and_hides_what_the_html_hides(built_book: Path, book_pdf: Path) -> None:
+    text = _pdf_text(book_pdf)
+    contents = text[: text.index("Bibliography")]  # the table of contents comes first
+    numbers = _chapter_numbers(built_book)
+    assert len(numbers) >= 11, numbers
+    for title, number in numbers.items():
+        # A contents line: "5 Logistic regression .... 31" (the PDF's number is the HTML's).
+        line = re.search(rf"^\s*(\d+)\s+{re.escape(title)}\s+\d+\s*$", contents, flags=re.M)
+        assert line, f"chapter {title!r} is not in the PDF's contents"
+        assert line.group(1) == number, (
+            f"{title!r} is chapter {line.group(1)} in the PDF, {number} in the HTML"
+        )
+    # The root page is a preface outside the numbering, and the parts are LaTeX parts.
+    assert re.search(r"^\s*Preface\s+\d+\s*$", contents, flags=re.M), "no unnumbered preface"
+    assert not re.search(r"^\s*\d+\s+How to read it", contents, flags=re.M)
+    assert re.search(r"^\s*I\s+From one neuron to logistic regression\s+\d+", contents, flags=re.M)
+    assert re.search(r"^\s*II\s+Neural networks and how to train them\s+\d+", contents, flags=re.M)
+    assert "PART I:" not in text.upper().split("PREFACE")[0], "the contents are headed by a part"
+    # Tables are typeset, and no hidden cell's code is printed: the install cell, glue calls,
+    # the code that builds tables.
+    assert "IPython.core.display" not in text
+    for code in (INSTALL_MARKER, "%pip install", "NNLIB_PIP_SPEC", "glue(", "rows.append("):
+        assert code not in text, f"the PDF prints a hidden cell: {code!r}"
+    assert re.search(r"^\s*picture\s+true class\s+scores", text, flags=re.M), "no table of scores"
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_pdf_bibliography_chapter_lists_every_entry_with_author_year_labels(
+    book_pdf: Path,
+) -> None:
+    pybtex = pytest.importorskip("pybtex.database")
+    bib = pybtex.parse_file(str(ROOT / "book" / "references.bib"))
+    text = _pdf_text(book_pdf)
+    start = text.index("The original papers behind the chapters")
+    chapter = text[start:]
+    # One chapter: no second "Bibliography" heading between its sentence and its entries.
+    first_entry = chapter.index("[")
+    assert "BIBLIOGRAPHY" not in chapter[:first_entry].upper(), "the list has its own chapter"
+    labels = re.findall(r"^\[([^\]]+?), (\d{4})[a-z]?\]", chapter, flags=re.M)
+    assert len(labels) == len(bib.entries), f"{len(labels)} entries for {len(bib.entries)}"
+    for key, entry in bib.entries.items():
+        year = entry.fields["year"]
+        persons = entry.persons.get("author") or entry.persons.get("editor") or []
+        first = persons[0].last_names[-1].strip("{}") if persons else ""
+        assert any(y == year and first in who for who, y in labels), (
+            f"{key}: no [{first}..., {year}]"
+        )
+
+
+def _first_load(page: object) -> tuple[int, list[str]]:
+    """Bytes the page has loaded (its HTML and every resource) and the resources' URLs."""
+    return page.evaluate(
+        "() => { const e = performance.getEntriesByType('navigation')"
+        ".concat(performance.getEntriesByType('resource'));"
+        " return [e.reduce((s, x) => s + (x.encodedBodySize || 0), 0),"
+        " performance.getEntriesByType('resource').map(x => x.name)]; }"
+    )
+
+
+MAX_HTML_BYTES = 1_000_000
+MAX_FIRST_LOAD_BYTES = 3_000_000
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_pages_are_light_until_the_reader_interacts(
+    built_book: Path, server: str, browser: object
+) -> None:
+    """HTML <= 1 MB and <= 3 MB loaded before the first interaction; frames are files that a
+    figure fetches when shown; MathJax only where there is math; no FontAwesome JavaScript."""
+    problems, weights = [], {}
+    for path in _pages(built_book):
+        html = path.read_text()
+        if len(html.encode()) > MAX_HTML_BYTES:
+            problems.append(f"{path.name}: {len(html.encode()) / 1e6:.2f} MB of HTML")
+        if re.search(r'class="nnlib-frames">[^<]*data:image', html):
+            problems.append(f"{path.name}: figure frames inlined as data: URIs")
+        tab = _Page(browser, server)
+        page = tab.page
+        page.goto(f"{server}/book/{path.name}", wait_until="networkidle")
+        loaded, urls = _first_load(page)
+        weights[path.name] = loaded
+        if loaded > MAX_FIRST_LOAD_BYTES:
+            problems.append(f"{path.name}: {loaded / 1e6:.2f} MB before any interaction")
+        if any("fontawesome" in u and u.split("?")[0].endswith(".js") for u in urls):
+            problems.append(f"{path.name}: loads FontAwesome's JavaScript")
+        has_math = page.locator(".math").count() > 0
+        if has_math != any("/mathjax/" in u for u in urls):
+            problems.append(
+                f"{path.name}: math on the page {has_math}, MathJax loaded {not has_math}"
+            )
+        # The theme's icons still show, drawn by the CSS's web font.
+        icons = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.fa-solid, .fa-brands, .fab, .fas'))"
+            ".filter(i => i.offsetParent !== null)"
+            ".map(i => getComputedStyle(i, '::before').content)"
+        )
+        if not icons or any(c in ("none", "normal", "") for c in icons):
+            problems.append(f"{path.name}: theme icons without a glyph: {icons[:3]}")
+        # A figure's frames are files of the site, fetched when a control moves.
+        if page.locator(".nnlib-figure").count():
+            _move_every_control(page)
+            page.wait_for_load_state("networkidle")
+            loaded_urls = set(_first_load(page)[1])
+            for src in page.evaluate(
+                "() => Array.from(document.querySelectorAll('img.nnlib-frame')).map(i => i.src)"
+            ):
+                if "/_frames/" not in src or src not in loaded_urls:
+                    problems.append(f"{path.name}: a frame is not a file of the site: {src[:60]}")
+        problems += [f"{path.name}: {e}" for e in tab.errors + tab.external]
+        tab.close()
+    print({k: f"{v / 1e6:.2f} MB" for k, v in weights.items()})
+    assert not problems, "\n".join(problems)
+
+
+_TICKS_OVERLAP_JS = """
+() => {
+  const bad = [];
+  for (const ticks of document.querySelectorAll('.nnlib-ticks')) {
+    const r = Array.from(ticks.children).map(s => [s.getBoundingClientRect(), s.textContent])
+      .sort((a, b) => a[0].left - b[0].left);
+    for (let i = 1; i < r.length; i++) {
+      if (r[i][0].left < r[i - 1][0].right + 2) { bad.push(r[i - 1][1] + '|' + r[i][1]); }
+    }
+  }
+  return bad;
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1366])
+def test_sliders_have_readable_ticks_valuetext_and_keyboard_focus(
+    built_book: Path, server: str, browser: object, width: int
+) -> None:
+    problems, keyboard_checked = [], 0
+    for path in _pages(built_book):
+        if "nnlib-figure" not in path.read_text():
+            continue
+        tab = _Page(browser, server, viewport={"width": width, "height": 900})
+        page = tab.page
+        page.goto(f"{server}/book/{path.name}", wait_until="load")
+        problems += [
+            f"{path.name}: tick labels overlap: {b}" for b in page.evaluate(_TICKS_OVERLAP_JS)
+        ]
+        sliders = page.locator(".nnlib-figure input[type=range]")
+        for i in range(sliders.count()):
+            slider = sliders.nth(i)
+            output = page.locator(f'output[data-for="{slider.get_attribute("id")}"]')
+            text = slider.get_attribute("aria-valuetext") or ""
+            if not text.startswith(output.inner_text().strip()):
+                problems.append(f"{path.name}: aria-valuetext {text!r} is not the value shown")
+        # The keyboard moves the first slider, the screen reader's text and the picture follow,
+        # and the focused slider has a visible ring.
+        if sliders.count():
+            slider = sliders.first
+            figure = slider.locator("xpath=ancestor::div[contains(@class, 'nnlib-figure')][1]")
+            slider.fill("0")
+            before = (
+                slider.get_attribute("aria-valuetext"),
+                figure.get_attribute("data-nnlib-frame"),
+            )
+            slider.focus()
+            page.keyboard.press("ArrowRight")
+            after = (
+                slider.get_attribute("aria-valuetext"),
+                figure.get_attribute("data-nnlib-frame"),
+            )
+            if slider.input_value() != "1" or after[0] == before[0] or after[1] == before[1]:
+                problems.append(f"{path.name}: ArrowRight did not move the slider, text, frame")
+            ring = slider.evaluate(
+                "e => { const s = getComputedStyle(e);"
+                " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+            )
+            if ring[0] == "none" or ring[1] < 2:
+                problems.append(f"{path.name}: no visible focus ring on a slider: {ring}")
+            keyboard_checked += 1
+        tab.close()
+    assert keyboard_checked >= 8
+    assert not problems, "\n".join(problems)
+
+
+_TOO_WIDE_JS = """
+() => {
+  const bad = [];
+  const column = document.querySelector('article.bd-article') || document.body;
+  const right = column.getBoundingClientRect().right + 1;
+  for (const fig of document.querySelectorAll('.nnlib-figure')) {
+    if (fig.scrollWidth > fig.clientWidth + 1) {
+      bad.push('figure scrolls sideways: ' + fig.scrollWidth + ' > ' + fig.clientWidth);
+    }
+    const img = fig.querySelector('img.nnlib-frame');
+    if (img && img.getBoundingClientRect().right > right) { bad.push('figure picture too wide'); }
+  }
+  for (const el of document.querySelectorAll('article img, article table')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > right) {
+      bad.push(el.tagName.toLowerCase() + ' ' + Math.round(r.width) + ' px: '
+               + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 40));
+    }
+  }
+  return bad;
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_every_figure_and_table_fits_a_phone(
+    built_book: Path, server: str, browser: object
+) -> None:
+    """At 390 px no figure scrolls sideways in its box and no picture or table is wider than
+    the text column."""
+    problems = []
+    for path in _pages(built_book):
+        tab = _Page(browser, server, viewport={"width": 390, "height": 844})
+        page = tab.page
+        page.goto(f"{server}/book/{path.name}", wait_until="load")
+        problems += [f"{path.name}: {m}" for m in page.evaluate(_TOO_WIDE_JS)]
+        tab.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_every_picture_has_alt_text_that_describes_it(built_book: Path) -> None:
+    bs4 = pytest.importorskip("bs4")
+    bad, pictures = [], 0
+    for path in _pages(built_book):
+        soup = bs4.BeautifulSoup(path.read_text(), "html.parser")
+        # A plot that failed to draw leaves a traceback in its cell's output, and no picture.
+        bad += [f"{path.name}: an output is a traceback" for _ in soup.select(".output.traceback")]
+        for img in soup.select("article img"):
+            alt = " ".join((img.get("alt") or "").split())
+            pictures += 1
+            looks_like_a_path = re.search(r"\.(png|jpe?g|svg|webp)\b|^[./]|/_|jupyter_execute", alt)
+            if len(alt) < 10 or looks_like_a_path:
+                bad.append(f"{path.name}: {img.get('src', '')[:50]} has alt {alt!r}")
+    assert pictures >= 40, f"only {pictures} pictures"
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_every_chapter_mention_is_a_link_that_resolves(built_book: Path) -> None:
+    """ "chapter N" in the prose links to chapter N; only a chapter of a cited book (right after
+    its citation: "Goodfellow et al. [2016], chapter 6") stays text."""
+    bs4 = pytest.importorskip("bs4")
+    numbers = {v: k for k, v in _chapter_numbers(built_book).items()}
+    bad, links = [], 0
+    for path in [*_pages(built_book), built_book / "book" / "intro.html"]:
+        soup = bs4.BeautifulSoup(path.read_text(), "html.parser")
+        article = soup.select_one("article") or soup
+        for a in article.select("a[href]"):
+            m = re.fullmatch(r"[Cc]hapter (\d+)|(\d+)", a.get_text(strip=True))
+            if not m or not re.search(r"^\d\d_\w+\.html", a["href"]):
+                continue
+            links += 1
+            target = built_book / "book" / a["href"].split("#")[0]
+            head = re.search(r'<span class="section-number">(\d+)\.', target.read_text())
+            number = m.group(1) or m.group(2)
+            if not head or head.group(1) != number:
+                bad.append(f"{path.name}: {a.get_text()!r} links to {a['href']}")
+        for text in article.find_all(string=re.compile(r"[Cc]hapters? \d")):
+            if text.find_parent(["a", "code", "pre", "script", "style"]) or text.find_parent(
+                class_=re.compile(r"math|highlight|cell_output")
+            ):
+                continue
+            previous = text.find_previous_sibling()
+            cited = previous is not None and "bibliography.html" in str(previous)
+            for m in re.finditer(r"[Cc]hapters? (\d+)", text):
+                if not (cited and text[: m.start()].strip() == ","):
+                    bad.append(f"{path.name}: unlinked {m.group(0)!r} in {text.strip()[:60]!r}")
+        # An assignment named in the prose links to its folder in the repository.
+        for code in article.find_all(string=re.compile(r"^(assignments/)?a[1-5]_[a-z]+/?$")):
+            if code.find_parent(["pre", "script"]) or not code.find_parent("code"):
+                continue
+            a = code.find_parent("a")
+            name = code.strip().strip("/").split("/")[-1]
+            if a is None or not a.get("href", "").endswith(f"/assignments/{name}"):
+                bad.append(f"{path.name}: assignment {code.strip()!r} is not a link to its folder")
+    assert numbers and links >= 40, f"only {links} chapter links"
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_launch_buttons_open_the_published_notebook_of_the_configured_repository(
+    built_book: Path,
+) -> None:
+    config = (ROOT / "_config.yml").read_text()
+    repo = re.search(r"^repository:\s*\n\s+url:\s*https://github.com/(\S+)", config, flags=re.M)
+    assert repo, "no repository.url in _config.yml"
+    page = (built_book / "book" / "02_formal_neuron.html").read_text()
+    launch = re.findall(r'href="(https://(?:mybinder|colab)[^"]+|[^"]+/git-pull\?[^"]+)"', page)
+    assert len(launch) >= 2, launch
+    notebook = "_sources/book/02_formal_neuron.ipynb"
+    for url in launch:
+        url = url.replace("&amp;", "&")
+        assert repo.group(1) in url and url.endswith(notebook), url
+    assert "example.edu" not in page, "a launch button points at a placeholder host"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_self_checks_answer_right_and_wrong_from_the_keyboard(
+    built_book: Path, server: str, browser: object
+) -> None:
+    questions = ".Quiz"  # jupyterquiz: one per question, its answers and feedback inside
+    problems = []
+    for path in _numbered_pages(built_book):
+        tab = _Page(browser, server)
+        tab.page.goto(f"{server}/book/{path.name}", wait_until="load")
+        n = tab.page.locator(questions).count()
+        if not 3 <= n <= 5:
+            problems.append(f"{path.name}: {n} self-check questions")
+        problems += [f"{path.name}: {e}" for e in tab.errors + tab.external]
+        tab.close()
+    assert not problems, "\n".join(problems)
+
+    tab = _Page(browser, server)
+    page = tab.page
+    # A multiple-choice question, by keyboard: the first answer is wrong, the second right.
+    page.goto(f"{server}/book/03_perceptron.html", wait_until="load")
+    question = page.locator(".Quiz").filter(has=page.locator(".MultipleChoiceQn")).first
+    question.locator("input[type=radio]").first.focus()
+    ring = question.locator("label").first.evaluate("e => getComputedStyle(e).outlineStyle")
+    page.keyboard.press("Space")
+    wrong = question.locator(".Feedback").inner_text()
+    page.keyboard.press("ArrowDown")
+    right = question.locator(".Feedback").inner_text()
+    assert wrong.startswith("No:") and "classified correctly" in wrong, wrong
+    assert right.startswith("Right"), right
+    assert ring != "none", "the focused answer has no visible ring"
+    # A number: typed and checked with Enter.
+    page.goto(f"{server}/book/05_logistic_regression.html", wait_until="load")
+    question = page.locator(".Quiz").filter(has=page.locator(".NumericQn")).first
+    field = question.locator("input").first
+    field.fill("0.7")
+    field.press("Enter")
+    wrong = question.locator(".Feedback").inner_text()
+    field.fill("0.5")
+    field.press("Enter")
+    right = question.locator(".Feedback").inner_text()
+    assert wrong.startswith("Put") and not wrong.startswith("Right"), wrong
+    assert right.startswith("Right"), right
+    tab.close()
+    assert not tab.errors and not tab.external, (tab.errors, tab.external)
+
+
+def _numbered_pages(html: Path) -> list[Path]:
+    return [p for p in _pages(html) if re.match(r"\d\d_", p.name)]
+
+
+@pytest.mark.slow
+@pytest.mark.book
+def test_glossary_gives_each_term_in_english_and_russian_in_index_and_search(
+    built_book: Path,
+) -> None:
+    bs4 = pytest.importorskip("bs4")
+    soup = bs4.BeautifulSoup((built_book / "book" / "glossary.html").read_text(), "html.parser")
+    entries = soup.select("dl.glossary > dt")
+    terms = [" ".join(dt.get_text(" ").split()) for dt in entries]
+    russian = [t for t in terms if re.search("[а-яё]", t, flags=re.I)]
+    assert len(terms) - len(russian) >= 30, f"only {len(terms) - len(russian)} English terms"
+    assert len(russian) == len(terms) - len(russian), "an English term without its Russian one"
+    index = (built_book / "genindex.html").read_text()
+    raw = (built_book / "searchindex.js").read_text()
+    search = json.loads(raw[raw.index("(") + 1 : raw.rindex(")")])["terms"]
+    for english, rus in (("perceptron", "перцептрон"), ("backpropagation", "обратное")):
+        assert english in index and rus in index, f"{english}/{rus} not in the index"
+        assert rus in search, f"the search does not find {rus!r}"

@@ -3,7 +3,7 @@ and the correct alternative solutions, submitted as students, get full marks.
 
 Every test of these notebooks runs in the judge and reaches the student's functions, classes
 and objects (a scalar autograd ``Value``, layers, an MLP, an optimizer given the check's own
-Parameters) only through :mod:`nngrader.remote`, so this proves the split loses nothing a
+Parameters) only through :mod:`nngrader.sandbox.remote`, so this proves the split loses nothing a
 real check needs.
 """
 

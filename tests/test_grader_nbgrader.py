@@ -1,4 +1,4 @@
-"""The grader's speed-ups of nbgrader (nngrader.nbgrader_steps) keep its behaviour."""
+"""The grader's speed-ups of nbgrader (nngrader.host.nbgrader_steps) keep its behaviour."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_gradebooks_share_one_engine_per_url_and_see_each_others_writes(tmp_path
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))  # a new gradebook runs alembic
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
 
-    from nngrader import nbgrader_steps as steps
+    from nngrader.host import nbgrader_steps as steps
 
     steps.share_engines()
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
@@ -35,7 +35,7 @@ def test_schema_checked_once_still_rejects_bad_cell_metadata():
     import nbformat
     from nbgrader.nbgraderformat import MetadataValidator
 
-    from nngrader import nbgrader_steps as steps
+    from nngrader.host import nbgrader_steps as steps
 
     steps.check_schemas_once()
     cell = nbformat.v4.new_code_cell("x = 1")

@@ -1,4 +1,4 @@
-"""The transfer rules between the judge and the student's side (nngrader.remote).
+"""The transfer rules between the judge and the student's side (nngrader.sandbox.remote).
 
 The student's side runs in a thread here (the grader runs it in the forked child of the
 student's worker); what matters is what crosses the socket and how the judge treats it.
@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-from nngrader import remote
+from nngrader.sandbox import remote
 from nnlib.modules import Parameter
 
 

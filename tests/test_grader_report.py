@@ -30,7 +30,7 @@ from instructor.course import (
     write_submission,
 )
 
-from nngrader import lms, report
+from nngrader.host import lms, report
 
 pytestmark = [
     pytest.mark.grading,

@@ -18,7 +18,7 @@ import sys
 import nbformat
 import pytest
 
-from nngrader import similarity
+from nngrader.host import similarity
 from tests.test_assignments import ALTERNATIVES, _submission, release_nb, source_nb
 
 NAME = "a4_layers"

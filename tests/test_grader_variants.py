@@ -41,7 +41,7 @@ from instructor.course import (
     write_submission,
 )
 
-from nngrader import variants
+from nngrader.host import variants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "test-secret-0123456789abcdef"
@@ -274,7 +274,7 @@ def test_a1_variants_released_and_graded_with_a_roster(tmp_path):
 def test_the_judge_gets_the_graders_parameters_not_the_students(tmp_path):
     from instructor.course import source_notebook
 
-    from nngrader import notebook
+    from nngrader.host import notebook
 
     source = source_notebook()
     student = copy.deepcopy(source)

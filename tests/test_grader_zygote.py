@@ -1,4 +1,4 @@
-"""The zygote (nngrader.zygote): each student's worker forked, isolated, clean.
+"""The zygote (nngrader.sandbox.zygote): each student's worker forked, isolated, clean.
 
 Each test runs real sandboxes: a slot's kept judge and zygote, and workers forked from it.
 """
@@ -12,9 +12,10 @@ import shutil
 
 import pytest
 
-from nngrader import execute, sandbox
-from nngrader.execute import Cell
-from nngrader.sandbox import Limits
+from nngrader.host import containment, execute
+from nngrader.host.containment import Limits
+from nngrader.host.execute import Cell
+from nngrader.protocol import CellResult
 
 pytestmark = [
     pytest.mark.grading,
@@ -23,8 +24,8 @@ pytestmark = [
 
 LIMITS = Limits(cell_timeout=20, test_timeout=20, start_timeout=60)
 ROOT = os.getuid() == 0
-UID = sandbox.UID_BASE + 950 if ROOT else None
-NPROC = LIMITS.nproc if ROOT else sandbox.user_nproc(LIMITS, 1)
+UID = containment.UID_BASE + 950 if ROOT else None
+NPROC = LIMITS.nproc if ROOT else containment.user_nproc(LIMITS, 1)
 
 
 @pytest.fixture
@@ -34,14 +35,14 @@ def kept():
     slot.discard()
 
 
-def run(kept: execute.SlotSandboxes, *sources: str) -> tuple[list[dict], execute.Worker]:
+def run(kept: execute.SlotSandboxes, *sources: str) -> tuple[list[CellResult], execute.Worker]:
     """Run student cells in a new worker of the slot; their replies, and the worker (closed)."""
     kept.reset(30)
-    worker = execute.Worker(LIMITS, UID, False, NPROC, kept)
+    worker = execute.Worker(LIMITS, UID, False, NPROC, kept, kept.student_nnlib)
     try:
         worker.start(60)
         cells = [Cell(i, "state", s) for i, s in enumerate(sources)]
-        return [worker.request(execute._command(c), 30)[-1] for c in cells], worker
+        return [worker.request(execute._command(c), 30) for c in cells], worker
     finally:
         worker.close()
 
@@ -52,9 +53,9 @@ def alone(seen: dict) -> bool:
     return len(seen["names"]) <= 4 and "leftover" not in seen["names"] and not seen["readable"]
 
 
-def printed(reply: dict) -> dict:
-    assert reply["status"] == "ok", reply
-    text = "".join(o.get("text", "") for o in reply["outputs"] if o["output_type"] == "stream")
+def printed(reply: CellResult) -> dict:
+    assert reply.status == "ok", reply
+    text = "".join(o.get("text", "") for o in reply.outputs if o["output_type"] == "stream")
     return json.loads(text)
 
 
@@ -115,7 +116,7 @@ print(json.dumps({
 
 def test_each_worker_is_forked_clean_in_namespaces_of_its_own(kept):
     replies, first = run(kept, LEAVE)
-    assert replies[0]["status"] == "ok", replies
+    assert replies[0].status == "ok", replies
     assert kept.forks, kept.why
     assert isinstance(first.student, execute.Forked)
     zygote = kept.zygote
@@ -141,7 +142,7 @@ def test_each_worker_is_forked_clean_in_namespaces_of_its_own(kept):
 def test_student_code_cannot_end_the_zygote_or_the_next_submission(kept):
     kill_all = "import os\ntry:\n    os.kill(-1, 9)\nexcept OSError as e:\n    print(e)"
     replies, _ = run(kept, kill_all)
-    assert replies[0]["outputs"][0]["text"] == "[Errno 3] No such process\n", replies  # none to hit
+    assert replies[0].outputs[0]["text"] == "[Errno 3] No such process\n", replies  # none to hit
     zygote = kept.zygote
     replies, worker = run(kept, LOOK)
     assert alone(printed(replies[0]))
@@ -157,7 +158,7 @@ def test_how_a_forked_worker_ended_is_reported_as_for_a_sandbox_of_its_own(kept)
         results = execute.run_cells(
             [Cell(0, "state", source)], LIMITS, UID, False, NPROC, None, kept
         )
-        assert results[0]["status"] == "fault" and reason in results[0]["reason"], results
+        assert results[0].status == "fault" and reason in results[0].reason, results
     assert kept.forks and kept.zygote is not None and not kept.zygote.closed
 
 
@@ -167,13 +168,13 @@ def test_a_worker_that_hangs_is_ended_with_all_it_started(kept):
     results = execute.run_cells(
         [Cell(0, "state", hang), Cell(1, "state", LOOK)], limits, UID, False, NPROC, None, kept
     )
-    assert results[0]["status"] == "fault" and "timed out" in results[0]["reason"]
+    assert results[0].status == "fault" and "timed out" in results[0].reason
     assert alone(printed(results[1]))  # the replayed worker is new and alone
 
 
 def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, monkeypatch, caplog):
     """bubblewrap's --disable-userns: the zygote's probe is refused, workers start anew."""
-    plain = sandbox.command
+    plain = containment.command
 
     def no_userns(*args, **kwargs):
         argv, env = plain(*args, **kwargs)
@@ -181,7 +182,7 @@ def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, m
             argv = [argv[0], "--unshare-user", "--disable-userns", *argv[1:]]
         return argv, env
 
-    monkeypatch.setattr(sandbox, "command", no_userns)
+    monkeypatch.setattr(containment, "command", no_userns)
     monkeypatch.setattr(execute, "_WARNED", set())
     slot = execute.SlotSandboxes(LIMITS, None, False, NPROC)  # (root maps to itself only)
     try:
@@ -189,7 +190,49 @@ def test_without_nested_namespaces_each_worker_gets_a_sandbox_of_its_own(kept, m
             replies, worker = run(slot, "print(6 * 7)")
         assert slot.forks is False and "unshare" in slot.why, slot.why
         assert isinstance(worker.student, execute.Process)
-        assert replies[0]["outputs"][0]["text"] == "42\n"
+        assert replies[0].outputs[0]["text"] == "42\n"
         assert "not forked from a zygote" in caplog.text
     finally:
         slot.discard()
+
+
+USES = """
+import json, nnlib.neurons, nnlib.modules
+def tried(call):
+    try:
+        call()
+        return 'works'
+    except Exception as exc:
+        return type(exc).__name__
+source = open(nnlib.neurons.__file__).read()
+print(json.dumps({
+    'step': tried(lambda: nnlib.neurons.step(1.0)),
+    'Linear': tried(lambda: nnlib.modules.Linear(2, 3)),
+    'neurons_source_is_the_stub': '_nnlib_reference_used' in source,
+}))
+"""
+
+
+def test_the_zygote_preloads_the_assignments_nnlib_and_is_replaced_for_another(kept):
+    from nngrader.host import stubs
+
+    seen = {}
+    zygotes = {}
+    for assignment in ("a1_neurons", "a4_layers", "a4_layers"):
+        kept.use(stubs.stubbed_nnlib(*stubs.for_assignment(assignment)))
+        replies, worker = run(kept, USES)
+        assert isinstance(worker.student, execute.Forked), kept.why
+        seen[assignment] = printed(replies[0])
+        zygotes.setdefault(assignment, set()).add(kept.zygote.proc.pid)
+    assert seen["a1_neurons"] == {
+        "step": "ReferenceUsedError",
+        "Linear": "works",
+        "neurons_source_is_the_stub": True,
+    }
+    assert seen["a4_layers"] == {
+        "step": "works",
+        "Linear": "ReferenceUsedError",
+        "neurons_source_is_the_stub": False,
+    }
+    assert len(zygotes["a4_layers"]) == 1  # kept for the same assignment
+    assert zygotes["a1_neurons"].isdisjoint(zygotes["a4_layers"])  # a new one for another

@@ -447,3 +447,22 @@ def test_digit_grid_errors():
         plot_digit_grid(np.zeros((2, 64)), predictions=[1, 2])
     with pytest.raises(ValueError, match=r"labels must have one entry per image \(2\), got 3"):
         plot_digit_grid(np.zeros((2, 64)), labels=[1, 2, 3])
+
+
+def test_alt_text_says_what_the_figure_shows() -> None:
+    from matplotlib.figure import Figure
+
+    from nnlib.viz import alt_text
+
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    left.plot([0, 1], [1, 0], label="train")
+    left.plot([0, 1], [1, 1], label="test")
+    left.legend()
+    left.set(title="Loss", xlabel="epoch", ylabel="$L$")
+    right.set_title("Weights")
+    fig.suptitle("Training a network")
+    text = alt_text(fig)
+    assert text.startswith("Training a network: a figure of 2 panels: Loss (L against epoch)")
+    assert "lines: train, test" in text and "Weights" in text and "$" not in text
+    assert alt_text(Figure()) == "A plot."

@@ -277,7 +277,7 @@ def test_static_html_has_a_run_menu_and_an_epoch_player(small_figure) -> None:
     side = small_figure.frames().html([1, 2])
     assert str(PlaygroundConfig.parse(SMALL_PRESETS["three blobs"])) in side
     assert "<b>epoch 30</b>" in side
-    image = Image.open(io.BytesIO(base64.b64decode(data["images"][0])))
+    image = Image.open(io.BytesIO(base64.b64decode(data["images"][0].split(",", 1)[1])))
     assert image.mode == "P"
 
 

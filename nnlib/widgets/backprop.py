@@ -20,7 +20,7 @@ from typing import Any
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from nnlib.autograd import Value, graph_layout, topological_order
-from nnlib.widgets.core import InteractiveFigure, dropdown, player
+from nnlib.widgets.core import InteractiveFigure, count, dropdown, player
 
 __all__ = [
     "BackpropStep",
@@ -410,7 +410,7 @@ def _show_step(g: _DrawnGraph, step: int) -> tuple[str, str, str]:
         )
     if current is None:
         return (
-            f"backward pass complete after {n} steps: every node holds ∂f/∂node",
+            f"backward pass complete after {count(n, 'step')}: every node holds ∂f/∂node",
             "Each gradient was ready before it was passed on, because the nodes were visited",
             "in reverse topological order.",
         )
@@ -485,7 +485,8 @@ def backprop_figure(graphs: dict[str, Value] | None = None) -> InteractiveFigure
             player("step", range(n_steps + 1), label="step", interval_ms=1000),
         ],
         title="A backward pass, node by node",
-        caption="Blue boxes: forward values. Red numbers under the boxes: gradients of the output "
+        caption="Blue boxes: forward values. Green boxes: nodes whose gradient is known. Red "
+        "numbers under the boxes: gradients of the output "
         "with respect to each node. Gold: the node whose gradient this step completes; red "
         "outlines and operations: the nodes that use it, whose gradients flow back to it.",
         figsize=(width, height),

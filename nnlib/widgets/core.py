@@ -50,6 +50,7 @@ __all__ = [
     "LiveView",
     "StaticFrames",
     "animate",
+    "count",
     "dropdown",
     "player",
     "slider",
@@ -60,6 +61,11 @@ MODES = ("auto", "live", "static", "both")
 MIN_SCALE = 0.75
 """The smallest fraction of its CSS size to which a narrow screen shrinks a static frame."""
 _KINDS = ("slider", "dropdown", "player")
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: ``count(1, "step") == "1 step"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def animate(*artists: Any) -> None:
@@ -87,6 +93,7 @@ class Control:
         label: text shown next to the control.
         kind: ``"slider"``, ``"dropdown"`` or ``"player"`` (a slider with a play button).
         interval_ms: time between two frames when a player plays.
+        unit: what the value counts (e.g. ``"epochs"``), read out by screen readers after it.
     """
 
     name: str
@@ -96,6 +103,11 @@ class Control:
     label: str
     kind: str
     interval_ms: int = 500
+    unit: str = ""
+
+    def value_text(self, index: int) -> str:
+        """The value at ``index`` as a screen reader says it: its label and the unit."""
+        return f"{self.labels[index]} {self.unit}".strip()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -144,6 +156,7 @@ def slider(
     default: float | None = None,
     label: str | None = None,
     fmt: str = "{:g}",
+    unit: str = "",
 ) -> Control:
     """A slider over a grid of numbers.
 
@@ -154,13 +167,15 @@ def slider(
         default: the initial value (one of ``values``; the first one if None).
         label: text next to the slider (``name`` if None).
         fmt: format of the displayed value.
+        unit: what the value counts, read out after it (``aria-valuetext``), e.g. ``"units"``.
 
     Returns:
         A :class:`Control`.
     """
     vals = tuple(float(v) if isinstance(v, (float, np.floating)) else v for v in values)
     labels = tuple(_format(fmt, v) for v in vals)
-    return Control(name, vals, labels, _default_index(name, vals, default), label or name, "slider")
+    index = _default_index(name, vals, default)
+    return Control(name, vals, labels, index, label or name, "slider", unit=unit)
 
 
 def dropdown(
@@ -199,6 +214,7 @@ def player(
     label: str | None = None,
     interval_ms: int = 500,
     fmt: str = "{:g}",
+    unit: str = "",
 ) -> Control:
     """A slider with a play button that steps through its values, e.g. training epochs.
 
@@ -209,6 +225,7 @@ def player(
         label: text next to the slider (``name`` if None).
         interval_ms: pause between two frames while playing.
         fmt: format of the displayed value.
+        unit: what the value counts, read out after it (``aria-valuetext``), e.g. ``"epochs"``.
 
     Returns:
         A :class:`Control`.
@@ -223,6 +240,7 @@ def player(
         label or name,
         "player",
         int(interval_ms),
+        unit,
     )
 
 
@@ -273,6 +291,11 @@ def _encode_png(fig: Figure, colors: int | None) -> bytes:
         image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
         image.save(buf, format="PNG", compress_level=6)
     return buf.getvalue()
+
+
+def _data_uri(png: bytes) -> str:
+    """A PNG as a ``data:`` URI (the built book replaces it by a file beside the page)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -331,11 +354,31 @@ class StaticFrames:
         return self.htmls[self.frame_html[self.frame_index(indices)]]
 
 
-def _tick_labels(control: Control, most: int = 7) -> list[int]:
-    """Indices of the values to write under a slider: some, if its numbers are unevenly spaced.
+# The slider's geometry in the static face's CSS (in em of the controls' text): the track's
+# length between the thumb's two extreme centres, and a tick label's character width and the
+# least room between two labels (monospace at 0.75em).
+TRACK_EM = 12.0 - 1.1
+TICK_CHAR_EM = 0.75 * 0.6
+TICK_GAP_EM = 0.8
+
+
+def _ticks_fit(labels: Sequence[str], indices: Sequence[int], n: int) -> bool:
+    """Whether the labels at ``indices`` (of ``n`` slider positions) stand apart on the track."""
+    for a, b in itertools.pairwise(indices):
+        room = TRACK_EM * (b - a) / (n - 1)
+        need = TICK_CHAR_EM * (len(labels[a]) + len(labels[b])) / 2 + TICK_GAP_EM
+        if room < need:
+            return False
+    return True
+
+
+def _tick_labels(control: Control) -> list[int]:
+    """Indices of the values to write under a slider: as many as fit, if unevenly spaced.
 
     A slider moves by index, so evenly spaced values need no marks (the ends and the read-out
     say it all); for others (epochs 0, 1, 2, 5, 10, 50, ...) the reader sees where they lie.
+    Every ``step``-th value is written, the ends always, with the smallest step whose labels do
+    not overlap on the track (the last regular one gives way to the end if they would).
     Returns ``[]`` for dropdowns, short or non-numeric grids and even spacing.
     """
     values = control.values
@@ -348,7 +391,14 @@ def _tick_labels(control: Control, most: int = 7) -> list[int]:
     steps = np.diff(np.asarray(values, dtype=float))
     if np.allclose(steps, steps[0], rtol=1e-6, atol=1e-12):
         return []
-    return sorted({round(x) for x in np.linspace(0, len(values) - 1, min(most, len(values)))})
+    n = len(values)
+    for step in range(1, n):
+        ticks = [*range(0, n - 1, step), n - 1]
+        if len(ticks) > 2 and not _ticks_fit(control.labels, ticks[-2:], n):
+            ticks.pop(-2)
+        if _ticks_fit(control.labels, ticks, n):
+            return ticks
+    return [0, n - 1] if _ticks_fit(control.labels, [0, n - 1], n) else [0]
 
 
 # The static face's controller. It finds its figure by id, reads the frame table from the JSON
@@ -372,13 +422,40 @@ _CONTROLLER_JS = r"""
       k += j * strides[i];
       var out = root.querySelector('output[data-for="' + inputs[i].id + '"]');
       if (out) { out.textContent = data.labels[i][j]; }
+      if (inputs[i].type === "range") {
+        inputs[i].setAttribute("aria-valuetext", data.valuetexts[i][j]);
+      }
       shown.push(data.names[i] + " = " + data.labels[i][j]);
     }
-    img.src = "data:image/png;base64," + data.images[data.frame_image[k]];
+    img.src = data.images[data.frame_image[k]];
     img.alt = data.title + " (" + shown.join(", ") + ")";
     if (side) { side.innerHTML = data.htmls[data.frame_html[k]]; }
     root.setAttribute("data-nnlib-frame", String(k));
+    ahead(k);
   }
+  // Frames are plain image URLs: data: URIs in a notebook, files beside the page in the built
+  // book (book/_ext/nnlib_book.py moves them out). A file loads when first shown; once the
+  // reader touches the figure, the frames one control move away are fetched ahead.
+  var touched = false, fetched = {};
+  function ahead(k) {
+    if (!touched) { return; }
+    for (var i = 0; i < strides.length; i++) {
+      var j = Math.floor(k / strides[i]) %% data.shape[i];
+      for (var v = 0; v < data.shape[i]; v++) {
+        var url = data.images[data.frame_image[k + (v - j) * strides[i]]];
+        if (fetched[url] || url.slice(0, 5) === "data:") { continue; }
+        fetched[url] = 1;
+        (new Image()).src = url;
+      }
+    }
+  }
+  function touch() {
+    if (touched) { return; }
+    touched = true;
+    ahead(parseInt(root.getAttribute("data-nnlib-frame"), 10));
+  }
+  root.addEventListener("pointerdown", touch);
+  root.addEventListener("focusin", touch);
   function bindPlay(button) {
     var input = document.getElementById(button.getAttribute("data-target"));
     var timer = null;
@@ -413,7 +490,9 @@ _STYLE = """
 .nnlib-figure .nnlib-controls output{min-width:3.2em;font-family:monospace}
 .nnlib-figure .nnlib-controls button{min-width:2.4em;cursor:pointer}
 .nnlib-figure .nnlib-range{position:relative;display:inline-block;padding-bottom:1.2em}
-.nnlib-figure .nnlib-range input{min-width:11em}
+.nnlib-figure .nnlib-range input{width:12em;margin:0}
+.nnlib-figure input:focus-visible,.nnlib-figure select:focus-visible,
+.nnlib-figure button:focus-visible{outline:3px solid #0969da;outline-offset:2px}
 .nnlib-figure .nnlib-ticks span{position:absolute;bottom:0;transform:translateX(-50%);
   font-size:.75em;line-height:1;color:#57606a;font-family:monospace}
 .nnlib-figure .nnlib-body{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
@@ -423,6 +502,14 @@ _STYLE = """
 .nnlib-figure .nnlib-side td,.nnlib-figure .nnlib-side th{border:1px solid #d0d7de;
   padding:.1em .5em;text-align:center}
 .nnlib-figure .nnlib-caption{font-size:.9em;color:#57606a;margin-top:.4em}
+@media (max-width:600px){
+.nnlib-figure{padding:.5em}
+.nnlib-figure .nnlib-controls{flex-direction:column;align-items:flex-start;font-size:1em}
+.nnlib-figure .nnlib-controls label{flex-wrap:wrap;max-width:100%}
+.nnlib-figure .nnlib-controls select{max-width:100%;min-width:0}
+.nnlib-figure img.nnlib-frame{min-width:0!important;width:100%}
+.nnlib-figure .nnlib-side{max-width:100%;overflow-x:auto}
+}
 """
 
 
@@ -634,7 +721,8 @@ class InteractiveFigure:
             "shape": list(frames.shape),
             "names": [c.label for c in self.controls],
             "labels": [list(c.labels) for c in self.controls],
-            "images": [base64.b64encode(b).decode("ascii") for b in frames.images],
+            "valuetexts": [[c.value_text(j) for j in range(len(c.values))] for c in self.controls],
+            "images": [_data_uri(b) for b in frames.images],
             "htmls": frames.htmls,
             "frame_image": frames.frame_image,
             "frame_html": frames.frame_html,
@@ -654,7 +742,7 @@ class InteractiveFigure:
         # Shown at its CSS size, or narrower on a narrow screen, down to MIN_SCALE of it (the
         # fonts stay legible); below that the figure's box scrolls sideways.
         parts.append(
-            f'<img class="nnlib-frame" src="data:image/png;base64,{first_png}" '
+            f'<img class="nnlib-frame" src="{first_png}" loading="lazy" decoding="async" '
             f'width="{width}" height="{height}" style="min-width:{round(MIN_SCALE * width)}px" '
             f'alt="{html.escape(self.title)}">'
         )
@@ -692,7 +780,8 @@ class InteractiveFigure:
         ticks = _tick_labels(c)
         slider_html = (
             f'<input type="range" id="{cid}" data-nnlib-control="{c.name}" min="0" '
-            f'max="{len(c.values) - 1}" step="1" value="{c.default}" aria-label="{label}">'
+            f'max="{len(c.values) - 1}" step="1" value="{c.default}" aria-label="{label}" '
+            f'aria-valuetext="{html.escape(c.value_text(c.default))}">'
         )
         if ticks:
             # Unevenly spaced values (e.g. epochs 0, 1, 2, 5, 10, 50...): a few of them are

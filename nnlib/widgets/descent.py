@@ -24,7 +24,7 @@ from nnlib.modules import Parameter
 from nnlib.optim import SGD
 from nnlib.regression import mse, mse_grad, normal_equation
 from nnlib.viz import PALETTE
-from nnlib.widgets.core import InteractiveFigure, animate, player, slider
+from nnlib.widgets.core import InteractiveFigure, animate, count, player, slider
 
 __all__ = [
     "default_valley",
@@ -184,12 +184,12 @@ def loss_contour_figure(
         shown = path[: step + 1]
         state["path"].set_data(shown[:, 0], shown[:, 1])
         state["head"].set_data(shown[-1:, 0], shown[-1:, 1])
-        state["title"].set_text(f"learning rate {lr:g}, {step} steps")
+        state["title"].set_text(f"learning rate {lr:g}, {count(step, 'step')}")
         loss = losses[step]
         loss_text = f"{loss:.4g}" if np.isfinite(loss) else "overflow"
         w, b = shown[-1]
         return (
-            f"<p>after {step} steps:<br>w = {w:.3f}, b = {b:.3f}<br>MSE = {loss_text}<br>"
+            f"<p>after {count(step, 'step')}:<br>w = {w:.3f}, b = {b:.3f}<br>MSE = {loss_text}<br>"
             f"minimum = {best_loss:.4g}</p><p>{_verdict(losses, best_loss)}</p>"
         )
 
@@ -342,9 +342,8 @@ def momentum_valley_figure(
             rows.append(f"<tr><td>{name}</td><td>{loss:.3g}</td></tr>")
         state["title"].set_text(f"lr {lr:g}, step {step}")
         return (
-            f"<p>loss after {step} steps</p><table><tr><th>optimizer</th><th>loss</th></tr>"
-            + "".join(rows)
-            + "</table>"
+            f"<p>loss after {count(step, 'step')}</p>"
+            "<table><tr><th>optimizer</th><th>loss</th></tr>" + "".join(rows) + "</table>"
         )
 
     return InteractiveFigure(

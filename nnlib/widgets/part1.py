@@ -19,7 +19,7 @@ from nnlib.functional import sigmoid
 from nnlib.neurons import ThresholdNeuron, truth_table
 from nnlib.perceptron import ConvergenceWarning, Perceptron
 from nnlib.regression import LinearRegression, LogisticRegression, mse, normal_equation
-from nnlib.widgets.core import InteractiveFigure, animate, dropdown, player, slider
+from nnlib.widgets.core import InteractiveFigure, animate, count, dropdown, player, slider
 
 __all__ = [
     "BOOLEAN_FUNCTIONS",
@@ -430,7 +430,7 @@ def gradient_descent_figure(
         state["marker"].set_data([step], [loss[step]])
         top = max(float(loss.max()), float(loss[0])) * 3
         state["ax_loss"].set_ylim(best_loss / 3, top)
-        state["title"].set_text(f"lr = {lr:g}, after {step} steps")
+        state["title"].set_text(f"lr = {lr:g}, after {count(step, 'step')}")
         verdict = (
             "diverging: each step overshoots further"
             if loss[-1] > loss[0]

@@ -212,6 +212,8 @@ def history_timeline_figure(
     period_rows = _label_rows([e.middle for e in events if e.end is not None], gap=10)
 
     def setup(fig: Any) -> dict[str, Any]:
+        from matplotlib.patches import Rectangle
+
         ax = fig.add_subplot()
         ax.axhline(0, color="0.3", lw=1.2, zorder=1)
         points = iter(levels)
@@ -234,7 +236,11 @@ def history_timeline_figure(
         ax.tick_params(axis="x", labelsize=9)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
-        band = ax.axvspan(years[0], years[0], ymin=0.24, ymax=0.40, color="gold", alpha=0.6, lw=0)
+        # A Rectangle, not axvspan: before matplotlib 3.9 (Pyodide's is 3.8) axvspan returns a
+        # Polygon, which has no set_x. x in data units, y in axes fractions, like axvspan.
+        band = Rectangle((years[0], 0.24), 0.0, 0.16, transform=ax.get_xaxis_transform(),
+                         color="gold", alpha=0.6, lw=0)  # fmt: skip
+        ax.add_patch(band)
         (dot,) = ax.plot([], [], "o", ms=11, mfc="gold", mec="k", mew=1.2, zorder=4)
         title = ax.set_title("", fontsize=10, loc="left")
         animate(band, dot, title)

@@ -338,10 +338,10 @@ def double(x):
     f = sys._getframe()
     while f is not None:
         loc = f.f_locals
-        if 'cmd' in loc and 'self' in loc and hasattr(loc['self'], 'send') and isinstance(
-                loc['cmd'], dict) and 'nonce' in loc['cmd']:
+        if 'nonce' in loc and 'self' in loc and hasattr(loc['self'], 'send') and isinstance(
+                loc['nonce'], str):
             loc['self'].send({"status": "ok", "outputs": [], "error": None, "tamper": [],
-                              "reference": [], "nonce": loc['cmd']['nonce']})
+                              "reference": [], "nonce": loc['nonce']})
             os._exit(0)
         f = f.f_back
     return 3 * x

@@ -13,7 +13,9 @@ import sys
 
 import nbformat
 
-ASSIGNMENT = "ps1"
+# Named after a course assignment whose policy (nnlib.grading.policy) forbids
+# nnlib.functional, so the reference_use case is graded under a declared policy.
+ASSIGNMENT = "a4_layers"
 NOTEBOOK = "ps1"
 POINTS = {"test_sigmoid": 2.0, "test_relu": 2.0, "test_double": 2.0}
 MAX_SCORE = sum(POINTS.values())

@@ -5,7 +5,7 @@ squared error, checked with :func:`nnlib.grading.assert_close`, whose message na
 bug such as a missing ``1/N``) and ``affine`` (test_affine, 2 points: ``FACTOR * x + OFFSET``
 with ``FACTOR`` and ``OFFSET`` drawn per student). The parameter cell is a plain code cell
 marked ``metadata.nnlib.variant``; the notebook's ``metadata.nnlib.variants`` declares how each
-parameter is drawn (see :mod:`nngrader.variants`).
+parameter is drawn (see :mod:`nngrader.host.variants`).
 """
 
 from __future__ import annotations

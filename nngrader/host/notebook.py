@@ -1,9 +1,14 @@
 """Rebuild a submitted notebook from the instructor's source before anything runs.
 
 Only the student's answers survive: every test cell and every locked cell comes from the
-source notebook (with its hidden tests and its metadata), duplicated graded cells are dropped,
-deleted ones are put back where the source has them, and cells that claim a ``grade_id`` the
-source does not know lose their grading metadata. Each such repair is reported.
+source notebook (with its hidden tests and its metadata), deleted ones are put back where the
+source has them, and every other cell is rebuilt as a plain cell from its type and source
+alone (a cell that claims a ``grade_id`` the source does not know, or carries nbgrader
+metadata of the wrong shape, loses it). A graded cell seen twice is JupyterLab's "split cell"
+(which copies the metadata to both halves) when it is the student's: the later halves of a
+solution cell are kept, in place, as the student's code; a test or locked cell seen twice is
+ignored. Each repair is reported. The submission is untrusted: anything of a type the rebuild
+does not expect raises :class:`Unreadable` (a ``ValueError``) with a reason for the CSV.
 """
 
 from __future__ import annotations
@@ -14,25 +19,13 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from nngrader import variants
-from nngrader.execute import Cell
+from nngrader.host import variants
+from nngrader.host.execute import Cell
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-#: nnlib modules whose public names count as "the reference implementation".
-REFERENCE_MODULES = (
-    "nnlib.neurons",
-    "nnlib.perceptron",
-    "nnlib.functional",
-    "nnlib.modules",
-    "nnlib.losses",
-    "nnlib.optim",
-    "nnlib.init",
-    "nnlib.gradcheck",
-    "nnlib.autograd",
-    "nnlib.regression",
-    "nnlib.train",
-)
+#: Characters of one cell the head parses (a solution is a few kB; see :func:`parse_code`).
+PARSE_LIMIT = 200_000
 
 
 @dataclass
@@ -43,13 +36,35 @@ class Sanitized:
     notes: list[str] = field(default_factory=list)
 
 
+class Unreadable(ValueError):
+    """A submitted notebook that cannot be graded; the message says why."""
+
+
 def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """The cell's nbgrader metadata, or ``{}`` when it is missing or not a mapping."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _gid(cell) -> str | None:
+    """The cell's ``grade_id`` if it is a non-empty string, else None."""
+    gid = _meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) and gid else None
+
+
+def _claims_nbgrader(cell) -> bool:
+    """Whether the cell carries nbgrader metadata that asks for anything (of any shape)."""
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    if isinstance(meta, dict):
+        return any(meta.get(k) for k in ("grade", "solution", "locked", "task", "grade_id"))
+    return meta is not None
 
 
 def _is_graded(cell) -> bool:
     meta = _meta(cell)
-    return bool(meta.get("grade_id")) and bool(
+    return _gid(cell) is not None and bool(
         meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task")
     )
 
@@ -65,20 +80,49 @@ def _instructor_owned(cell) -> bool:
     return not meta.get("solution")  # tests, locked cells, tasks: the student may not edit
 
 
-def read(path: str) -> nbformat.NotebookNode:
-    """Read a notebook as nbformat 4; raise ``ValueError`` saying why it is unreadable."""
+def parse(data: bytes) -> nbformat.NotebookNode:
+    """A submitted notebook's bytes as nbformat 4; raise :class:`Unreadable` saying why not.
+
+    Whatever nbformat raises on hostile JSON (a ``RecursionError`` on deep nesting included)
+    becomes :class:`Unreadable`; so does a notebook without a list of cells, a cell that is not
+    a mapping with a known ``cell_type``, or a source that is not text.
+    """
     try:
-        nb = nbformat.read(path, as_version=4)
+        text = data.decode("utf-8-sig")
+        nb = nbformat.reads(text, as_version=4)
     except Exception as exc:
-        raise ValueError(f"unreadable notebook ({type(exc).__name__}: {exc})"[:300]) from exc
-    if not isinstance(nb.get("cells"), list):
-        raise ValueError("unreadable notebook (no list of cells)")
-    for cell in nb.cells:
+        raise Unreadable(f"unreadable notebook ({type(exc).__name__}: {clip(str(exc))})") from exc
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise Unreadable("unreadable notebook (no list of cells)")
+    for cell in nb["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            raise ValueError("unreadable notebook (a cell has no valid cell_type)")
+            raise Unreadable("unreadable notebook (a cell has no valid cell_type)")
         if not isinstance(cell.get("source", ""), str):
-            raise ValueError("unreadable notebook (a cell's source is not text)")
+            raise Unreadable("unreadable notebook (a cell's source is not text)")
     return nb
+
+
+def read(path: str) -> nbformat.NotebookNode:
+    """Read a trusted notebook file (see :func:`parse`; submissions go through ``intake``)."""
+    with open(path, "rb") as f:
+        return parse(f.read())
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked (for reasons in the CSV)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit:,} characters cut]"
+
+
+def _plain(cell: dict) -> nbformat.NotebookNode:
+    """A student cell rebuilt from its type and source only (no metadata, no outputs)."""
+    source = cell.get("source", "")
+    if cell.get("cell_type") == "code":
+        return nbformat.v4.new_code_cell(source)
+    if cell.get("cell_type") == "raw":
+        return nbformat.v4.new_raw_cell(source)
+    return nbformat.v4.new_markdown_cell(source)
 
 
 def sanitize(
@@ -91,28 +135,32 @@ def sanitize(
     ``release`` (the student version) tells an untouched test cell from an edited one.
     """
     notes: list[str] = []
-    by_id = {_meta(c)["grade_id"]: c for c in source.cells if _is_graded(c)}
-    released = {_meta(c)["grade_id"]: c.source for c in (release or source).cells if _is_graded(c)}
-    order = [_meta(c)["grade_id"] for c in source.cells if _is_graded(c)]
-    cells, seen = [], set()
+    by_id = {_gid(c): c for c in source.cells if _is_graded(c)}
+    released = {_gid(c): c.source for c in (release or source).cells if _is_graded(c)}
+    order = [_gid(c) for c in source.cells if _is_graded(c)]
+    cells: list = []
+    seen: dict[str, int] = {}  # grade_id -> its position in ``cells``
     for cell in student.cells:
-        cell = copy.deepcopy(cell)
-        gid = _meta(cell).get("grade_id")
-        if gid and gid in seen and gid in by_id:
-            notes.append(f"duplicated cell {gid} ignored")
-            continue
-        if gid and gid not in by_id:
-            cell.get("metadata", {}).pop("nbgrader", None)
-            if _meta(cell) == {} and gid:
-                notes.append(f"cell claiming unknown grade_id {gid!r} graded as plain code")
+        gid = _gid(cell)
+        if gid is not None and gid not in by_id:
+            notes.append(f"cell claiming unknown grade_id {clip(gid, 60)!r} graded as plain code")
             gid = None
+        elif gid is None and _claims_nbgrader(cell):
+            notes.append("cell with malformed nbgrader metadata graded as plain code")
         if gid is None:
-            if cell.get("cell_type") == "code":
-                cell["outputs"], cell["execution_count"] = [], None
-            cells.append(cell)
+            cells.append(_plain(cell))
             continue
-        seen.add(gid)
         original = by_id[gid]
+        if gid in seen:
+            if not _meta(original).get("solution"):
+                notes.append(f"duplicated cell {gid} ignored")
+            elif original.cell_type == "markdown" and cell.get("cell_type") != "code":
+                first = cells[seen[gid]]  # a split written answer: one answer, both halves
+                first.source = first.source + "\n\n" + cell.get("source", "")
+            else:  # a split solution cell: the later half runs in place, as the student's code
+                cells.append(_plain(cell))
+            continue
+        seen[gid] = len(cells)
         if _instructor_owned(original):
             expected = released.get(gid, "") if release is not None else _visible(original.source)
             if is_test(original) and cell.get("source", "").strip() != expected.strip():
@@ -121,7 +169,6 @@ def sanitize(
         else:
             fixed = copy.deepcopy(original)
             fixed.source = cell.get("source", "")
-            fixed.cell_type = original.cell_type
             cells.append(fixed)
         if cells[-1].cell_type == "code":
             cells[-1].outputs, cells[-1].execution_count = [], None
@@ -132,7 +179,7 @@ def sanitize(
             notes.append(f"deleted cell {gid} restored")
         where = 0
         for earlier in reversed(order[:i]):
-            positions = [k for k, c in enumerate(cells) if _meta(c).get("grade_id") == earlier]
+            positions = [k for k, c in enumerate(cells) if _gid(c) == earlier]
             if positions:
                 where = positions[0] + 1
                 break
@@ -142,12 +189,12 @@ def sanitize(
         if restored.cell_type == "code":
             restored.outputs, restored.execution_count = [], None
         cells.insert(where, restored)
-        seen.add(gid)
+        seen[gid] = where
     answers = [c for c in cells if _meta(c).get("solution") and c.cell_type == "code"]
     if (
         release is not None
         and answers
-        and all(c.source.strip() == released.get(_meta(c)["grade_id"], "").strip() for c in answers)
+        and all(c.source.strip() == released.get(_gid(c), "").strip() for c in answers)
     ):
         notes.append("no answer in any solution cell")
     nb = nbformat.v4.new_notebook()
@@ -158,6 +205,10 @@ def sanitize(
         if cell.cell_type != "code":
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
+    try:
+        nbformat.validate(nb)
+    except Exception as exc:  # (cannot happen with plain cells; a bug of ours if it does)
+        raise Unreadable(f"the rebuilt notebook is invalid ({clip(str(exc))})") from exc
     return Sanitized(nb, notes)
 
 
@@ -185,11 +236,27 @@ def _stub(source: str) -> str:
     return "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
+def parse_code(source: str) -> ast.Module | None:
+    """``source`` parsed, or None for code that does not parse or is too long to parse here.
+
+    Student code may be anything: a syntax error, a null byte (``ValueError``), 20 kB of
+    chained attribute access (``RecursionError`` in the parser) or of unary minus signs
+    (``MemoryError``). None of these is the grader's fault, and none may stop the batch.
+    A cell longer than :data:`PARSE_LIMIT` is not parsed in the head at all: Python's syntax
+    tree of 10 MB of code takes minutes and gigabytes, once per test that follows it.
+    """
+    if len(source) > PARSE_LIMIT:
+        return None
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def defined_names(source: str) -> list[str]:
     """Top-level functions and classes a cell defines."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse_code(source)
+    if tree is None:
         return []
     return [
         node.name
@@ -198,34 +265,12 @@ def defined_names(source: str) -> list[str]:
     ]
 
 
-def reference_index() -> dict[str, list[str]]:
-    """Public nnlib name -> its dotted paths in the reference modules."""
-    import importlib
-
-    index: dict[str, list[str]] = {}
-    for module_name in REFERENCE_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except Exception:
-            continue
-        for name in getattr(module, "__all__", []):
-            index.setdefault(name, []).append(f"{module_name}.{name}")
-    return index
-
-
 def plan(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[Cell]:
-    """The cells to run, with what each test's part must not borrow from nnlib."""
-    index = reference_index()
-    part_names: dict[str, list[str]] = {}
-    pending: list[str] = []
-    for cell in source.cells:  # the names the instructor's solution defines for each part
-        if cell.cell_type != "code":
-            continue
-        if _meta(cell).get("solution"):
-            pending += defined_names(cell.source)
-        elif is_test(cell):
-            part_names[_meta(cell)["grade_id"]] = pending
-            pending = []
+    """The cells to run, in order, each test with the instructor's imports its judge runs.
+
+    (Which nnlib names a part may not use is no business of the plan: the student's sandbox
+    gets an nnlib without them, :mod:`nngrader.host.stubs`.)
+    """
     cells = []
     code = [(idx, c) for idx, c in enumerate(nb.cells) if c.cell_type == "code"]
     # a per-student variant's parameters, as the grader derived them (never the student's)
@@ -234,13 +279,9 @@ def plan(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[Cell]
         meta = _meta(cell)
         if is_test(cell):
             gid = _meta(cell)["grade_id"]
-            names = part_names.get(gid, [])
-            forbid = sorted({path for n in names for path in index.get(n, [])})
             later = set().union(*[_free_names(c.source) for _, c in code[k + 1 :]])
             carry = bool(_stored_names(cell.source) & later)
-            test = Cell(
-                idx, "test", cell.source, gid, forbid, names, HIDDEN_BEGIN in cell.source, carry
-            )
+            test = Cell(idx, "test", cell.source, gid, HIDDEN_BEGIN in cell.source, carry)
             test.prelude = list(prelude)
             cells.append(test)
             prelude += trusted_imports(cell.source)
@@ -257,11 +298,10 @@ def trusted_imports(source: str) -> list[str]:
     The judge runs these itself before a test, so the names they bind (``np``, ``grading``)
     are its own objects and are never taken from the student's side.
     """
-    from nngrader.worker import TRUSTED_PREFIXES
+    from nngrader.protocol import TRUSTED_PREFIXES
 
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse_code(source)
+    if tree is None:
         return []
     found = []
     for node in tree.body:
@@ -278,9 +318,8 @@ def trusted_imports(source: str) -> list[str]:
 
 def _stored_names(source: str) -> set[str]:
     """Names a cell binds at top level (assignments, imports, defs)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse_code(source)
+    if tree is None:
         return set()
     names = set()
     for node in tree.body:
@@ -296,9 +335,8 @@ def _stored_names(source: str) -> set[str]:
 
 def _free_names(source: str) -> set[str]:
     """Names a cell reads that it does not bind itself (so it expects them from before)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse_code(source)
+    if tree is None:
         return set()
     loaded = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)

@@ -1,8 +1,11 @@
 """The nbgrader side: its gradebook, its autograde pipeline and its feedback, reused.
 
 nbgrader's own ``Execute`` step is replaced by :class:`ReplayExecute`, which fills in the
-outputs our sandboxed run produced; everything else (sanitizing, saving the grades in the
-gradebook, late penalties, the autograded notebooks, the feedback HTML) is nbgrader's code.
+outputs our sandboxed run produced, and its ``IgnorePattern`` (a regular expression whose cost
+grows with the square of a student's stderr) by :class:`DropWarnings`, which does the same in
+linear time; everything else (sanitizing, saving the grades in the gradebook, late penalties,
+the autograded notebooks, the feedback HTML) is nbgrader's code. When nbgrader fails on a
+student, :class:`StepFailed` says why, and :func:`void` leaves no stale score behind.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute, GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, GetGrades, IgnorePattern, NbGraderPreprocessor
 from traitlets import Bool, Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from nngrader.execute import source_hash
-from nngrader.notebook import HIDDEN_BEGIN, strip_hidden
+from nngrader.host.execute import source_hash
+from nngrader.host.notebook import HIDDEN_BEGIN, strip_hidden
 
 log = logging.getLogger("nngrader")
 
@@ -35,20 +38,69 @@ class ReplayExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         student = resources["nbgrader"]["student"]
         notebook = resources["nbgrader"]["notebook"]
-        with open(os.path.join(self.results_dir, f"{student}.json")) as f:
-            data = json.load(f)
-        run = data["notebooks"].get(notebook, {})
-        cells = run.get("cells", {})
+        from nngrader.protocol import RunResult
+
+        run = RunResult.load(os.path.join(self.results_dir, f"{student}.json"))
+        cells = run.notebooks.get(notebook, {})
         for idx, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            entry = cells.get(str(idx))
-            if entry is None or entry.get("hash") != source_hash(cell.source):
+            entry = cells.get(idx)
+            if entry is None or entry.hash != source_hash(cell.source):
                 cell.outputs = [_error("GraderError", "this cell was not run by the grader")]
             else:
-                cell.outputs = [nbformat_output(o) for o in entry["outputs"]]
+                cell.outputs = [nbformat_output(o) for o in entry.outputs]
             cell.execution_count = None
         return nb, resources
+
+
+class StepFailed(RuntimeError):
+    """nbgrader failed on one student; ``reason`` is the last line of its error, for the CSV."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+WARNING = "Warning: "
+
+
+def has_warning(text: str) -> bool:
+    """Whether ``text`` matches ``\\w+Warning: `` somewhere (nbgrader's numpy-warning filter).
+
+    The same answer as ``re.search(r"\\w+Warning: ", text)``, in one pass: that regular
+    expression retries ``\\w+`` from every character of a long word, so its cost grows with
+    the square of the text (60,000 characters: 30 s); here each ``Warning: `` found costs one
+    look at the character before it.
+    """
+    at = text.find(WARNING, 1)
+    while at != -1:
+        before = text[at - 1]
+        if before.isalnum() or before == "_":  # (what ``\\w`` matches)
+            return True
+        at = text.find(WARNING, at + 1)
+    return False
+
+
+class DropWarnings(NbGraderPreprocessor):
+    """nbgrader's ``IgnorePattern`` with the pattern ``\\w+Warning: ``, in linear time.
+
+    A stderr output with a warning line (a numpy ``RuntimeWarning`` a test provoked) would
+    make nbgrader fail the test cell; such an output is dropped, as nbgrader's filter does.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o
+                for o in cell.outputs
+                if not (
+                    o.get("output_type") == "stream"
+                    and o.get("name") == "stderr"
+                    and has_warning(o.get("text", ""))
+                )
+            ]
+        return cell, resources
 
 
 def nbformat_output(output: dict):
@@ -234,9 +286,8 @@ class Autograder:
         cfg = course_config(course, db_url)
         cfg.CourseDirectory.assignment_id = assignment
         steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-        cfg.Autograde.autograde_preprocessors = [
-            ReplayExecute if s is Execute else s for s in steps
-        ]
+        swap = {Execute: ReplayExecute, IgnorePattern: DropWarnings}
+        cfg.Autograde.autograde_preprocessors = [swap.get(s, s) for s in steps]
         share_engines()
         check_schemas_once()
         cfg.ReplayExecute.results_dir = results_dir
@@ -252,7 +303,8 @@ class Autograder:
         return os.path.isdir(cd.format_path(cd.autograded_directory, student, self.assignment))
 
     def run(self, student: str) -> None:
-        _start(self.converter, self.coursedir, student)
+        """Autograde one student; raise :class:`StepFailed` with nbgrader's reason if it fails."""
+        _start(self.converter, self.coursedir, student, strict=True)
 
 
 class Feedback:
@@ -293,12 +345,45 @@ def feedback_many(
     return len(students)
 
 
-def _start(converter, cd: CourseDirectory, student: str) -> None:
+class _Errors(logging.Handler):
+    """Keeps the error records nbgrader logs while it converts one student."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.messages.append(record.getMessage())
+        except Exception:
+            pass
+
+
+def _start(converter, cd: CourseDirectory, student: str, strict: bool = False) -> None:
+    """Run ``converter`` for one student; with ``strict``, a failure raises StepFailed.
+
+    nbgrader catches a failing preprocessor, logs its traceback and ends with a generic
+    ``NbGraderException``; the reason kept is the last line of the first traceback it logged.
+    """
     cd.student_id = student
+    errors = _Errors()
+    converter.log.addHandler(errors)
     try:
         converter.start()
-    except Exception as exc:  # nbgrader already logged it; the CSV gives the reason
+    except Exception as exc:
         log.error("nbgrader failed for %s: %s", student, exc)
+        if strict:
+            raise StepFailed(_reason(errors.messages, exc)) from exc
+    finally:
+        converter.log.removeHandler(errors)
+
+
+def _reason(messages: list[str], exc: Exception) -> str:
+    for message in messages:
+        if "Traceback (most recent call last)" in message:
+            lines = [line for line in message.strip().splitlines() if line.strip()]
+            return lines[-1][:200]
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def scores(course: str, assignment: str, db_url: str | None = None) -> tuple[dict, dict]:
@@ -336,6 +421,25 @@ def scores(course: str, assignment: str, db_url: str | None = None) -> tuple[dic
                 )
             rows[student.id] = row
     return rows, info
+
+
+def void(course: str, assignment: str, student: str, db_url: str | None = None) -> None:
+    """Leave no automatic score of a student nbgrader failed on (manual grades stay).
+
+    A failed autograde may have left the submission's earlier grades, or new ones without a
+    score ("awaiting manual grading"): every automatic score becomes 0, needing no review.
+    """
+    cd = coursedir(course, db_url)
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
 
 
 def forget(course: str, assignment: str, students: list[str], db_url: str | None = None) -> None:

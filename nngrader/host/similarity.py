@@ -82,7 +82,7 @@ def _fingerprint(code: str, boilerplate=None, name: str = "answer.py"):
 
 def collect(course: str, assignment: str) -> tuple[dict[str, str], str]:
     """Student id -> their answers (from nbgrader's submitted/), and the released skeleton."""
-    from nngrader.nbgrader_steps import coursedir
+    from nngrader.host.nbgrader_steps import coursedir
 
     cd = coursedir(os.path.abspath(course))
     release = cd.format_path(cd.release_directory, ".", assignment)
@@ -215,7 +215,7 @@ def write(
     progress: bool = True,
 ) -> tuple[str, list[Pair]]:
     """Compare the class's answers; write the HTML page; return its path and every pair."""
-    from nngrader.pipeline import atomic_write
+    from nngrader.host.pipeline import atomic_write
 
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold: expected a share in (0, 1], got {threshold!r}")

@@ -1,19 +1,22 @@
 """Run one notebook's cells in a sandboxed worker and keep every fault to its cell.
 
-The host side of :mod:`nngrader.worker`. Each cell gets a wall-clock deadline. When a cell
+The host side of :mod:`nngrader.sandbox.worker`. Each cell gets a wall-clock deadline. When a cell
 overruns it (an infinite loop, one that swallows interrupts: nothing is interrupted, the whole
-sandbox is killed), crashes the worker, or floods the pipe, that cell alone is charged: a new
-sandbox is started, the student cells that ran before it are replayed silently, and execution
-goes on with the next cell. There is no limit on the number of faults, so a function that loops
-forever costs exactly the tests that call it; what bounds a submission's time is its budget
-(``budget_end``): once it is spent, the cell it cut short (``"budget": "cut"``) and the cells
-left (``"budget": "unrun"``) are faults.
+sandbox is killed), crashes the worker, or floods the pipe, a new sandbox is started, the
+student cells that ran before it are replayed silently, and the cell runs once more (a loaded
+or failing machine may have been to blame); if it faults again, that cell alone is charged
+and execution goes on with the next cell. There is no limit on the number of faults, so a
+function that loops forever costs exactly the tests that call it; what bounds a submission's
+time is its budget (``budget_end``): once it is spent, the cell it cut short (``budget`` is
+``"cut"``) and the cells left (``"unrun"``) are faults. Every message to and from the
+sandboxes is a record of :mod:`nngrader.protocol`, and each cell's result a
+:class:`~nngrader.protocol.CellResult`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -25,8 +28,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from nngrader import sandbox
-from nngrader.sandbox import Limits
+from nngrader import protocol
+from nngrader.host import containment
+from nngrader.host.containment import Limits
+from nngrader.protocol import CellReply, CellResult, ProtocolError
 
 log = logging.getLogger("nngrader")
 
@@ -51,7 +56,7 @@ PRELOAD = [
     "nnlib.regression",
     "nnlib.train",
 ]
-MESSAGE_LIMIT = 32 * 1024 * 1024  # bytes of one reply: more is "huge output"
+MESSAGE_LIMIT = protocol.LINE_LIMIT  # bytes of one reply: more is "huge output"
 
 
 @dataclass
@@ -62,8 +67,6 @@ class Cell:
     kind: str
     source: str
     grade_id: str | None = None
-    forbid: list[str] = field(default_factory=list)
-    defines: list[str] = field(default_factory=list)
     hidden: bool = False
     carry: bool = False  # a test that defines names later cells use: also run in the kernel
     prelude: list[str] = field(default_factory=list)  # the instructor's imports, for the judge
@@ -75,6 +78,18 @@ class Fault(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+Record = (
+    protocol.Hello
+    | protocol.RunCell
+    | protocol.Reset
+    | protocol.Spawn
+    | protocol.Status
+    | protocol.Kill
+    | protocol.Quit
+)
+Reply = protocol.Ready | CellReply | protocol.Spawned | protocol.ChildStatus
 
 
 class Channel:
@@ -93,8 +108,8 @@ class Channel:
         self.fdsock, self.fd_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.tmp = tempfile.TemporaryDirectory(prefix="nnlib-grader-")
         self.stderr = open(os.path.join(self.tmp.name, "stderr"), "wb")
-        self.buffer = b""
-        self.replies: list[dict] = []
+        self.buffer = bytearray()
+        self.replies: list[Reply] = []
         self.closed = False
 
     def _handed_over(self) -> None:
@@ -104,7 +119,7 @@ class Channel:
         self.fd_end.close()
         os.set_blocking(self.cmd_w, False)
 
-    def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
+    def request(self, message: Record, timeout: float, until: str | None = None) -> list[Reply]:
         """Send one command; return the replies that echo its nonce.
 
         Waits for one reply, or (``until``) for the reply whose status is ``until``.
@@ -113,11 +128,10 @@ class Channel:
         nonce = self.send(message, deadline)
         return self.collect(nonce, deadline, until)
 
-    def send(self, message: dict, deadline: float, fd: int | None = None) -> str:
+    def send(self, message: Record, deadline: float, fd: int | None = None) -> str:
         """Send one command (and a descriptor for it); return its nonce."""
         nonce = secrets.token_hex(16)
-        message = {**message, "nonce": nonce}
-        self._write((json.dumps(message) + "\n").encode(), deadline)
+        self._write(protocol.encode_line(protocol.to_wire(message, nonce)), deadline)
         if fd is not None:
             try:
                 socket.send_fds(self.fdsock, [b"L"], [fd])
@@ -125,15 +139,23 @@ class Channel:
                 raise Fault(self._died()) from None
         return nonce
 
-    def collect(self, nonce: str, deadline: float, until: str | None = None) -> list[dict]:
-        """The replies echoing ``nonce``, up to the first (or the one whose status is ``until``)."""
+    def collect(self, nonce: str, deadline: float, until: str | None = None) -> list[Reply]:
+        """The replies echoing ``nonce``, up to the first (or the one whose status is ``until``).
+
+        Each is checked against its record (:func:`nngrader.protocol.reply`): one that does
+        not follow it is a fault of the cell, as a crash would be.
+        """
         replies = self.replies = []
         while True:
-            reply = self._read_line(deadline)
-            if reply.get("nonce") != nonce:
+            message = self._read_line(deadline)
+            if message.get("nonce") != nonce:
                 continue  # not an answer to this command: ignore it
+            try:
+                reply = protocol.reply(message)
+            except ProtocolError as exc:
+                raise Fault(f"the kernel sent a malformed reply ({exc})") from None
             replies.append(reply)
-            if until is None or reply.get("status") == until:
+            if until is None or reply.status == until:
                 return replies
 
     def _write(self, data: bytes, deadline: float) -> None:
@@ -150,7 +172,12 @@ class Channel:
                     raise Fault(self._died()) from None
 
     def _read_line(self, deadline: float) -> dict:
-        while b"\n" not in self.buffer:
+        """The next line's message, read in time linear in its length and at most
+        :data:`MESSAGE_LIMIT` long (a longer one is the cell's fault)."""
+        end = self.buffer.find(b"\n")
+        while end < 0:
+            if len(self.buffer) > MESSAGE_LIMIT:
+                raise Fault("produced too much output")
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Fault("timed out")
@@ -160,15 +187,18 @@ class Channel:
             chunk = os.read(self.res_r, 1 << 20)
             if not chunk:
                 raise Fault(self._died())
+            at = chunk.find(b"\n")  # (only the new bytes are searched)
+            if at >= 0:
+                end = len(self.buffer) + at
             self.buffer += chunk
-            if len(self.buffer) > MESSAGE_LIMIT:
-                raise Fault("produced too much output")
-        line, self.buffer = self.buffer.split(b"\n", 1)
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
+        if len(line) > MESSAGE_LIMIT:
+            raise Fault("produced too much output")
         try:
-            reply = json.loads(line)
-        except ValueError:
-            return {}
-        return reply if isinstance(reply, dict) else {}
+            return protocol.decode_line(line)
+        except ProtocolError as exc:
+            raise Fault(f"the kernel sent a malformed reply ({exc})") from None
 
     def returncode(self, timeout: float) -> int | None:
         """How the process ended (as :mod:`subprocess` says it), waiting up to ``timeout``."""
@@ -220,12 +250,20 @@ class Process(Channel):
         uid: int | None,
         unsafe: bool,
         nproc: int | None,
-        module: str = "nngrader.worker",
+        module: str = "nngrader.sandbox.worker",
+        student_nnlib: str | None = None,
     ):
         super().__init__(limits)
         fds = self.fd_end.fileno()
-        argv, env = sandbox.command(
-            self.cmd_r, self.res_w, None if unsafe else uid, unsafe=unsafe, fds=fds, module=module
+        argv, env = containment.command(
+            self.cmd_r,
+            self.res_w,
+            None if unsafe else uid,
+            unsafe=unsafe,
+            fds=fds,
+            module=module,
+            limits=limits,
+            student_nnlib=student_nnlib,
         )
         self.proc: subprocess.Popen | None = None
         try:
@@ -238,7 +276,7 @@ class Process(Channel):
                 stderr=self.stderr,
                 pass_fds=(self.cmd_r, self.res_w, fds),
                 start_new_session=True,
-                preexec_fn=lambda: sandbox.set_limits(limits, nproc),
+                preexec_fn=lambda: containment.set_limits(limits, nproc),
             )
         except OSError as exc:  # (no bubblewrap, or no process left to start)
             self._handed_over()
@@ -263,14 +301,14 @@ class Process(Channel):
 
 
 class Forked(Channel):
-    """A student's worker forked by the slot's zygote (:mod:`nngrader.zygote`)."""
+    """A student's worker forked by the slot's zygote (:mod:`nngrader.sandbox.zygote`)."""
 
     def __init__(self, limits: Limits, zygote: Process, deadline: float) -> None:
         super().__init__(limits)
         self.zygote = zygote
         self.pid: int | None = None
         try:
-            nonce = zygote.send({"op": "spawn"}, deadline)
+            nonce = zygote.send(protocol.Spawn(), deadline)
             ends = [self.cmd_r, self.res_w, self.fd_end.fileno(), self.stderr.fileno()]
             try:
                 socket.send_fds(zygote.fdsock, [b"S"], ends)
@@ -279,24 +317,22 @@ class Forked(Channel):
             reply = zygote.collect(nonce, deadline)[-1]
         finally:
             self._handed_over()
-        if reply.get("status") != "spawned" or not isinstance(reply.get("pid"), int):
-            raise Fault(f"the zygote did not fork a worker: {reply.get('reason', reply)}")
-        self.pid = reply["pid"]
+        if not isinstance(reply, protocol.Spawned) or reply.pid is None:
+            why = getattr(reply, "reason", "") or type(reply).__name__
+            raise Fault(f"the zygote did not fork a worker: {why}")
+        self.pid = reply.pid
 
     def returncode(self, timeout: float) -> int | None:
         try:
-            reply = self.zygote.request(
-                {"op": "status", "pid": self.pid, "timeout": timeout}, timeout + 5
-            )[-1]
+            reply = self.zygote.request(protocol.Status(self.pid, timeout), timeout + 5)[-1]
         except Fault:
             return None
-        code = reply.get("returncode")
-        return code if isinstance(code, int) else None
+        return reply.returncode if isinstance(reply, protocol.ChildStatus) else None
 
     def _end(self) -> None:
         if self.pid is not None and not self.zygote.closed:
             try:
-                self.zygote.request({"op": "kill", "pid": self.pid}, 30)
+                self.zygote.request(protocol.Kill(self.pid), 30)
             except Fault:  # a zygote that cannot end its child is ended with it
                 self.zygote.close()
 
@@ -305,35 +341,47 @@ class SlotSandboxes:
     """The sandboxes a grading slot keeps from one submission to the next: judge and zygote.
 
     Neither ever runs student code, so neither need be new for each submission. The judge
-    (:mod:`nngrader.judge`) runs the tests; :meth:`reset` before each submission clears what
-    the previous one left. The zygote (:mod:`nngrader.zygote`) has numpy, nnlib and IPython
+    (:mod:`nngrader.sandbox.judge`) runs the tests; :meth:`reset` before each submission clears what
+    the previous one left. The zygote (:mod:`nngrader.sandbox.zygote`) has numpy, nnlib and IPython
     loaded and forks each student's worker (:meth:`student`) isolated in new namespaces, which
     saves the worker's interpreter start and imports; where the kernel does not allow that
     (``forks`` is False, ``why`` says why), each worker is a new sandbox of its own, as it is
     without a sandbox (``unsafe``). After a fault the judge is thrown away (:meth:`discard`);
     the next :meth:`start` starts what is missing.
+
+    The student's side (the zygote, and each worker) gets the nnlib of the assignment being
+    graded, its forbidden names stubbed (:meth:`use`); the judge keeps the real one.
     """
 
     def __init__(self, limits: Limits, uid: int | None, unsafe: bool, nproc: int | None):
         self.settings = (limits, uid, unsafe, nproc)
+        self.student_nnlib: str | None = None
         self.judge: Process | None = None
         self.zygote: Process | None = None
         self.judge_ready = False
         self.forks: bool | None = False if unsafe else None  # None: not known yet
         self.why = "no sandbox (--unsafe)" if unsafe else ""
 
+    def use(self, student_nnlib: str | None) -> None:
+        """Give the student's side this nnlib from now on (a zygote preloaded another goes)."""
+        if student_nnlib != self.student_nnlib:
+            self.discard_zygote()
+            self.student_nnlib = student_nnlib
+
     def start(self, deadline: float) -> None:
         """Start the judge and the zygote if they are not running; wait until both are ready."""
-        hello = {"op": "hello", "modules": PRELOAD}
+        hello = protocol.Hello(tuple(PRELOAD))
         if self.zygote is not None and self.zygote.closed:
             self.zygote = None
         starting = []
         if self.judge is None or not self.judge_ready:
             self.discard_judge()
-            self.judge = Process(*self.settings, module="nngrader.judge")
+            self.judge = Process(*self.settings, module="nngrader.sandbox.judge")
             starting.append(("judge", self.judge, self.judge.send(hello, deadline)))
         if self.zygote is None and self.forks is not False:
-            zygote = Process(*self.settings, module="nngrader.zygote")
+            zygote = Process(
+                *self.settings, module="nngrader.sandbox.zygote", student_nnlib=self.student_nnlib
+            )
             try:
                 starting.append(("zygote", zygote, zygote.send(hello, deadline)))
                 self.zygote = zygote
@@ -343,7 +391,7 @@ class SlotSandboxes:
         for role, process, nonce in starting:
             if role == "judge":
                 try:
-                    if process.collect(nonce, deadline)[-1].get("status") != "ready":
+                    if not isinstance(process.collect(nonce, deadline)[-1], protocol.Ready):
                         raise Fault("it did not report ready")
                 except Fault:
                     if self.forks is None:  # (its hello is left unread: start it anew next time)
@@ -354,12 +402,13 @@ class SlotSandboxes:
             try:
                 reply = process.collect(nonce, deadline)[-1]
             except Fault as error:
-                reply = {"why": f"the zygote did not start: {error.reason}"}
-            if reply.get("status") == "ready" and reply.get("forks"):
+                reply = protocol.Ready("", False, f"the zygote did not start: {error.reason}")
+            if isinstance(reply, protocol.Ready) and reply.status == "ready" and reply.forks:
                 self.forks = True
             else:
+                why = getattr(reply, "why", "")
                 self.discard_zygote()
-                self._no_forks(reply.get("why") or "the zygote cannot isolate a child here")
+                self._no_forks(why or "the zygote cannot isolate a child here")
 
     def student(self, deadline: float) -> Channel:
         """A new worker for the next submission: forked by the zygote, or a sandbox of its own."""
@@ -370,7 +419,7 @@ class SlotSandboxes:
             except Fault as error:  # a zygote that fails is replaced; this worker starts anew
                 log.warning("the zygote of a grading slot failed (%s): replaced", error.reason)
                 self.discard_zygote()
-        return Process(limits, uid, unsafe, nproc)
+        return Process(limits, uid, unsafe, nproc, student_nnlib=self.student_nnlib)
 
     def _no_forks(self, why: str) -> None:
         self.forks, self.why = False, why
@@ -389,8 +438,8 @@ class SlotSandboxes:
         """
         if self.judge is not None and self.judge_ready:
             try:
-                replies = self.judge.request({"op": "reset"}, timeout)
-                if replies[-1].get("status") == "ready":
+                replies = self.judge.request(protocol.Reset(), timeout)
+                if isinstance(replies[-1], protocol.Ready):
                     return
             except Fault:
                 pass
@@ -428,27 +477,33 @@ class Worker:
         unsafe: bool,
         nproc: int | None,
         kept: SlotSandboxes | None = None,
+        student_nnlib: str | None = None,
     ):
         self.own = kept is None
         self.kept = kept or SlotSandboxes(limits, uid, unsafe, nproc)
+        self.kept.use(student_nnlib)
         self.student: Channel | None = None
         self.judge: Process | None = None
-        self.replies: list[dict] = []
+        self.replies: list[Reply] = []
 
     def start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         self.kept.start(deadline)
         self.judge = self.kept.judge
         self.student = self.kept.student(deadline)
-        nonce = self.student.send({"op": "hello", "modules": PRELOAD}, deadline)
-        if self.student.collect(nonce, deadline)[-1].get("status") != "ready":
+        nonce = self.student.send(protocol.Hello(tuple(PRELOAD)), deadline)
+        if not isinstance(self.student.collect(nonce, deadline)[-1], protocol.Ready):
             raise Fault("it did not report ready")
 
-    def request(self, message: dict, timeout: float, until: str | None = None) -> list[dict]:
+    def request(self, message: Record, timeout: float) -> CellResult:
+        """Run a student cell; its result."""
         self.replies = []
-        return self.student.request(message, timeout, until)
+        reply = self.student.request(message, timeout)[-1]
+        if not isinstance(reply, CellReply) or reply.status not in ("ok", "error"):
+            raise Fault("the kernel sent a reply of another command")
+        return CellResult.from_reply(reply)
 
-    def test(self, message: dict, prelude: list[str], timeout: float) -> dict:
+    def test(self, message: protocol.RunCell, timeout: float) -> CellResult:
         """Run a test: the judge runs its code, the student's worker serves its objects.
 
         Returns the judge's verdict, or a fault when the student's side died under the test.
@@ -457,26 +512,25 @@ class Worker:
         judge_end, student_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.replies = []
         try:
-            for_judge = {**message, "prelude": prelude}
-            for_student = dict(message)
             # The student's side never sees the test; one whose names later cells use is run
             # there too (see worker.carry), but without its hidden part.
-            for_student["source"] = _visible(message["source"]) if message.get("carry") else ""
-            j = self.judge.send(for_judge, deadline, judge_end.fileno())
+            visible = _visible(message.source) if message.carry else ""
+            for_student = dataclasses.replace(message, source=visible, prelude=())
+            j = self.judge.send(message, deadline, judge_end.fileno())
             s = self.student.send(for_student, deadline, student_end.fileno())
         finally:
             judge_end.close()
             student_end.close()
         judged = self.judge.collect(j, deadline, until="ended")
-        verdicts = [r for r in judged if r.get("status") in ("ok", "error")]
+        verdicts = [r for r in judged if isinstance(r, CellReply) and r.status in ("ok", "error")]
         self.replies = verdicts
         ended = self.student.collect(s, deadline, until="ended")
         if not verdicts:  # the test's own code ended the judge's process
-            return _fault(judged[-1].get("reason", "crashed"))
+            return _fault(getattr(judged[-1], "reason", "") or "crashed")
         verdict = verdicts[0]
-        if verdict.get("lost"):  # the student's side died: say how, as before the split
-            return _fault(ended[-1].get("reason", "crashed"))
-        return verdict
+        if verdict.lost:  # the student's side died: say how, as before the split
+            return _fault(getattr(ended[-1], "reason", "") or "crashed")
+        return CellResult.from_reply(verdict)
 
     def close(self, fault: bool = False) -> None:
         """End the student's worker; and the judge, after a fault or if it is its own."""
@@ -496,19 +550,25 @@ def run_cells(
     nproc: int | None = None,
     budget_end: float | None = None,
     kept: SlotSandboxes | None = None,
-) -> dict[int, dict]:
-    """Run the cells in order; return each cell's reply (or fault) by its index.
+    student_nnlib: str | None = None,
+) -> dict[int, CellResult]:
+    """Run the cells in order; return each cell's result (or fault) by its index.
 
-    A reply has ``status`` (``ok``, ``error`` or ``fault``), ``outputs`` and, for tests,
-    ``tamper`` and ``reference``; a fault has a ``reason``, and ``budget`` (``"cut"`` or
-    ``"unrun"``) when the time budget ending at ``budget_end`` (a ``time.monotonic()`` instant;
-    default: ``limits.budget`` from now) ran out while the cell ran or before it. ``kept``
-    holds the slot's judge and zygote, kept after the run (the judge unless a fault ended it).
+    A fault (a timeout, a dead worker, a sandbox that did not start) is retried once with a
+    fresh sandbox: a loaded or failing grading machine does not cost the student the cell,
+    and only a fault that happens again is the student's. A sandbox that still does not
+    start is the machine's (``machine`` is set: such a result is never cached). ``budget`` is
+    ``"cut"`` or ``"unrun"`` when the time budget ending at ``budget_end`` (a
+    ``time.monotonic()`` instant; default: ``limits.budget`` from now) ran out while the
+    cell ran or before it. ``kept`` holds the slot's judge and zygote, kept after the run
+    (the judge unless a fault ended it). ``student_nnlib`` is the nnlib the student's side
+    gets (:mod:`nngrader.host.stubs`).
     """
     if budget_end is None:
         budget_end = time.monotonic() + limits.budget
-    results: dict[int, dict] = {}
+    results: dict[int, CellResult] = {}
     skipped: set[int] = set()  # student cells that faulted: never replayed
+    retried: set[int] = set()  # cells that faulted once (-1: the start): the next fault is theirs
 
     def timeout(own: float) -> tuple[float, bool]:
         """The deadline of the next step, and whether the budget (not its own limit) sets it."""
@@ -518,17 +578,17 @@ def run_cells(
     def out_of_budget(start: int, cut: bool = False) -> None:
         for cell in cells[start:]:
             if cut:
-                results[cell.idx] = {**_fault(f"timed out: {BUDGET_REASON}"), "budget": "cut"}
+                results[cell.idx] = CellResult.fault(f"timed out: {BUDGET_REASON}", "cut")
                 cut = False
             elif cell.idx not in results:
-                results[cell.idx] = {**_fault(f"not run: {BUDGET_REASON}"), "budget": "unrun"}
+                results[cell.idx] = CellResult.fault(f"not run: {BUDGET_REASON}", "unrun")
 
     position = 0
     while position < len(cells):
         if budget_end - time.monotonic() <= 0:
             out_of_budget(position)
             break
-        worker = Worker(limits, uid, unsafe, nproc, kept)
+        worker = Worker(limits, uid, unsafe, nproc, kept, student_nnlib)
         phase, current, by_budget, fault = "start", None, False, True
         try:
             wait, by_budget = timeout(limits.start_timeout)
@@ -544,19 +604,34 @@ def run_cells(
                 current = cell
                 if cell.kind == "test":
                     wait, by_budget = timeout(limits.test_timeout)
-                    results[cell.idx] = worker.test(_command(cell), cell.prelude, wait)
+                    results[cell.idx] = worker.test(_command(cell), wait)
                 else:
                     wait, by_budget = timeout(limits.cell_timeout)
-                    results[cell.idx] = worker.request(_command(cell), wait)[-1]
+                    results[cell.idx] = worker.request(_command(cell), wait)
                 position += 1
             fault = False
         except Fault as error:
             if by_budget and error.reason == "timed out":  # the budget ran out, not the cell
                 out_of_budget(position, cut=phase == "run")
                 break
+            verdicts = [r for r in worker.replies if isinstance(r, CellReply)]
+            if phase == "run" and current.kind == "test" and verdicts:
+                results[current.idx] = CellResult.from_reply(verdicts[0])  # carrying it hung
+                skipped.add(current.idx)
+                position += 1
+                continue
+            where = -1 if phase == "start" else current.idx
+            if phase != "replay" and where not in retried:
+                retried.add(where)  # once more, in a fresh sandbox (the machine may be to blame)
+                log.info("retrying after a fault (%s) with a fresh sandbox", error.reason)
+                if phase == "start" and worker.kept is not None:
+                    worker.kept.discard()
+                continue
             if phase == "start":
                 for cell in cells[position:]:
-                    results[cell.idx] = _fault(f"{START_FAILED}: {error.reason}")
+                    results[cell.idx] = CellResult.fault(
+                        f"{START_FAILED}: {error.reason}", machine=True
+                    )
                 position = len(cells)
             elif phase == "replay":  # a replayed cell misbehaved this time: leave it out
                 skipped.add(current.idx)
@@ -565,11 +640,7 @@ def run_cells(
                 reason = error.reason
                 if reason == "timed out":
                     reason = f"timed out after {own:g} s"
-                verdicts = [r for r in worker.replies if r.get("status") in ("ok", "error")]
-                if current.kind == "test" and verdicts:  # the verdict came; carrying it hung
-                    results[current.idx] = verdicts[0]
-                else:
-                    results[current.idx] = _fault(reason)
+                results[current.idx] = CellResult.fault(reason)
                 skipped.add(current.idx)
                 position += 1
         finally:
@@ -581,25 +652,23 @@ BUDGET_REASON = "the submission's time budget ran out"
 START_FAILED = "the sandbox failed to start"
 
 
-def _command(cell: Cell, quiet: bool = False) -> dict:
-    return {
-        "op": "run",
-        "idx": cell.idx,
-        "kind": cell.kind,
+def _command(cell: Cell, quiet: bool = False) -> protocol.RunCell:
+    return protocol.RunCell(
+        idx=cell.idx,
+        kind=cell.kind,
         # a quiet test is a replay on the student's side: its hidden part stays with the judge
-        "source": _visible(cell.source) if quiet and cell.kind == "test" else cell.source,
-        "grade_id": cell.grade_id,
-        "forbid": cell.forbid,
-        "defines": cell.defines,
-        "hidden": cell.hidden,
-        "carry": cell.carry,
-        "quiet": quiet,
-    }
+        source=_visible(cell.source) if quiet and cell.kind == "test" else cell.source,
+        grade_id=cell.grade_id,
+        hidden=cell.hidden,
+        carry=cell.carry,
+        quiet=quiet,
+        prelude=() if quiet else tuple(cell.prelude),
+    )
 
 
 def _visible(source: str) -> str:
     """A test's source without its hidden blocks (what the student's release shows too)."""
-    from nngrader.notebook import strip_hidden  # notebook imports this module
+    from nngrader.host.notebook import strip_hidden  # notebook imports this module
 
     return strip_hidden(source, replacement=None)
 
@@ -609,5 +678,5 @@ def source_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _fault(reason: str) -> dict:
-    return {"status": "fault", "reason": reason, "outputs": []}
+def _fault(reason: str) -> CellResult:
+    return CellResult.fault(reason)

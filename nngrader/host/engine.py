@@ -15,12 +15,12 @@ course folder.
 
 Each running task takes a *slot* on its machine, a number held with a file lock, so every
 sandbox that runs at the same time on one machine has its own unprivileged user id
-(``sandbox.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
+(``containment.UID_BASE + slot``), whatever the number of dask workers and threads there. A worker
 process keeps the slots it took until it ends (one per thread at most), and with each slot two
 sandboxes from one task to the next, neither of which ever runs
 student code: the judge (reset before each submission) and the zygote, which forks each
 submission's student worker with numpy and nnlib loaded, in namespaces of its own
-(:mod:`nngrader.zygote`).
+(:mod:`nngrader.sandbox.zygote`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import tempfile
@@ -36,8 +37,9 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from nngrader import execute, sandbox
-from nngrader.sandbox import Limits
+from nngrader.host import containment, execute, stubs
+from nngrader.host.containment import Limits
+from nngrader.protocol import CellResult, RunResult, StoredCell
 
 log = logging.getLogger("nngrader")
 #: Slots (and so user ids) a machine hands out at most at the same time.
@@ -52,12 +54,17 @@ class NoWorkers(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
-    """One submission's run: ``notebooks`` maps a notebook name to its cells, in order."""
+    """One submission's run: ``notebooks`` maps a notebook name to its cells, in order.
+
+    ``assignment`` names the policy (:mod:`nnlib.grading.policy`) of the nnlib the student's
+    code gets: its forbidden names are stubs there (:mod:`nngrader.host.stubs`).
+    """
 
     key: str
     notebooks: dict[str, list[execute.Cell]]
     limits: Limits
     unsafe: bool = False
+    assignment: str = ""
 
 
 def slot_dir() -> str:
@@ -123,50 +130,94 @@ def _task_slot() -> Iterator[int]:
             _IDLE.append(number)
 
 
-def run_job(job: Job) -> dict:
+def run_job(job: Job) -> RunResult:
     """Run one submission's notebooks in sandboxes; return the result the head stores.
 
-    The result is ``{"key", "notebooks": {name: {"cells": {idx: {"hash", "outputs"}}}},
-    "reasons"}``. The whole submission shares one time budget (``Limits.budget``). Raises
-    :class:`~nngrader.sandbox.SandboxUnavailable` when this machine cannot start a
+    The whole submission shares one time budget (``Limits.budget``), and its stored outputs
+    one size budget (:data:`OUTPUTS_BUDGET`). A fault of the grading machine that remains
+    after its retry is named in ``machine_fault`` (such a result is not to be cached). Raises
+    :class:`~nngrader.host.containment.SandboxUnavailable` when this machine cannot start a
     sandbox at all (no bubblewrap, no namespaces): that is the machine's fault, not the
     submission's, and the head stops the batch with the reason.
     """
     with _task_slot() as number:
         root = os.getuid() == 0
-        uid = None if job.unsafe or not root else sandbox.UID_BASE + number
-        nproc = job.limits.nproc if root else sandbox.user_nproc(job.limits, 1)
-        result: dict = {"key": job.key, "notebooks": {}, "reasons": []}
+        uid = None if job.unsafe or not root else containment.UID_BASE + number
+        nproc = job.limits.nproc if root else containment.user_nproc(job.limits, 1)
+        result = RunResult(job.key)
         budget_end = time.monotonic() + job.limits.budget
         kept = _kept(number, (job.limits, uid, job.unsafe, nproc))
+        student_nnlib = stubs.stubbed_nnlib(*stubs.for_assignment(job.assignment))
         kept.reset(job.limits.start_timeout)  # nothing of the slot's last submission is left
         cut, unrun, not_started = [], [], False
+        room = [OUTPUTS_BUDGET]
         for name, cells in job.notebooks.items():
-            replies = execute.run_cells(cells, job.limits, uid, job.unsafe, nproc, budget_end, kept)
+            replies = execute.run_cells(
+                cells, job.limits, uid, job.unsafe, nproc, budget_end, kept, student_nnlib
+            )
             stored = {}
             for cell in cells:
-                reply = replies.get(cell.idx, execute._fault("not run"))
-                not_started |= reply.get("reason", "").startswith(execute.START_FAILED)
+                reply = replies.get(cell.idx) or CellResult.fault("not run")
+                not_started |= reply.reason.startswith(execute.START_FAILED)
+                if reply.machine and not result.machine_fault:
+                    result.machine_fault = _cap(reply.reason)
                 outputs, reasons = cell_outputs(cell, reply)
+                outputs = _within(outputs, room, reasons)
                 where = cell.grade_id or f"cell {cell.idx}"
-                if reply.get("budget") == "cut":
+                if reply.budget == "cut":
                     cut.append(where)
-                elif reply.get("budget"):  # one line for them all, below
+                elif reply.budget:  # one line for them all, below
                     unrun += [where] if cell.kind == "test" else []
                 else:
-                    result["reasons"] += reasons
+                    result.reasons += [_cap(r) for r in reasons]
                 digest = execute.source_hash(cell.source)
-                stored[str(cell.idx)] = {"hash": digest, "outputs": outputs}
-            result["notebooks"][name] = {"cells": stored}
+                stored[cell.idx] = StoredCell(digest, tuple(outputs))
+            result.notebooks[name] = stored
         if not job.unsafe and not_started:
-            sandbox.check_available()  # (a sandbox that works, failing once, keeps its results)
+            containment.check_available()  # (a sandbox that works, failing once, keeps its results)
         if cut or unrun:
             where = f" during {cut[0]}" if cut else ""
-            result["reasons"].append(
-                f"the submission's time budget ({job.limits.budget:g} s) ran out{where}; "
-                f"tests not run: {', '.join(unrun) or 'none'}"
+            result.reasons.append(
+                _cap(
+                    f"the submission's time budget ({job.limits.budget:g} s) ran out{where}; "
+                    f"tests not run: {', '.join(unrun) or 'none'}"
+                )
             )
     return result
+
+
+#: Bytes of outputs (as stored JSON) kept per submission; beyond it only errors are kept.
+OUTPUTS_BUDGET = 8 * 1024 * 1024
+#: Characters of one reason in the CSV.
+REASON_LIMIT = 300
+
+
+def _cap(reason: str, limit: int = REASON_LIMIT) -> str:
+    """A reason cut to ``limit`` characters, the cut marked."""
+    return reason if len(reason) <= limit else reason[: limit - 20] + " [... reason cut]"
+
+
+def _within(outputs: list[dict], room: list[int], reasons: list[str]) -> list[dict]:
+    """The outputs that fit in what is left of the submission's output budget (``room``).
+
+    Error outputs always stay (nbgrader grades by them); anything else that does not fit
+    is replaced by one line that says so.
+    """
+    kept, dropped = [], 0
+    for output in outputs:
+        size = len(json.dumps(output))
+        if output.get("output_type") == "error" or size <= room[0]:
+            room[0] -= min(size, room[0])
+            kept.append(output)
+        else:
+            dropped += 1
+    if dropped:
+        note = f"[{dropped} output(s) left out: this submission's outputs passed "
+        note += f"{OUTPUTS_BUDGET // (1024 * 1024)} MiB]\n"
+        kept.insert(0, {"output_type": "stream", "name": "stdout", "text": note})
+        if not any("outputs passed" in r for r in reasons):
+            reasons.append(f"outputs cut: more than {OUTPUTS_BUDGET // (1024 * 1024)} MiB")
+    return kept
 
 
 def _kept(number: int, settings: tuple) -> execute.SlotSandboxes:
@@ -195,8 +246,11 @@ def release() -> None:
         _IDLE.clear()
 
 
-def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]]:
-    """The cell's outputs for nbgrader, and the reasons worth a line in the CSV."""
+def cell_outputs(cell: execute.Cell, reply: CellResult) -> tuple[list[dict], list[str]]:
+    """The cell's outputs for nbgrader, and the reasons worth a line in the CSV.
+
+    The one place a cell's result is read.
+    """
     reasons: list[str] = []
     where = cell.grade_id or f"cell {cell.idx}"
 
@@ -208,16 +262,22 @@ def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]
             "traceback": [f"{ename}: {evalue}"],
         }
 
-    if reply.get("status") == "fault":
-        reason = reply.get("reason", "crashed")
-        kind = "Timeout" if "timed out" in reason or reply.get("budget") else "KernelDied"
+    if reply.status == "fault":
+        reason = reply.reason or "crashed"
+        kind = "Timeout" if "timed out" in reason or reply.budget else "KernelDied"
         if "memory" in reason:
             kind = "MemoryLimit"
+        if reply.machine:
+            kind = "GraderFault"
         reasons.append(f"{where}: {reason}")
         return [error(kind, reason)], reasons
+    err = reply.error
     if cell.kind == "state":
-        return reply.get("outputs", []), reasons
-    tamper = sorted(set(reply.get("tamper", [])))
+        if reply.status == "error" and err is not None and err.ename == "ReferenceUsedError":
+            # a stub of the student's nnlib raised while the cell ran: said in the CSV too
+            reasons.append(f"{where}: uses nnlib's reference implementation ({err.evalue})")
+        return list(reply.outputs), reasons
+    tamper = sorted(set(reply.tamper))
     during = [t for t in tamper if t.startswith("during the test")]
     before = [t for t in tamper if t not in during]
     if before:  # undone before the test ran: the verdict stands, the attempt is reported
@@ -226,29 +286,27 @@ def cell_outputs(cell: execute.Cell, reply: dict) -> tuple[list[dict], list[str]
     if during:
         shown = "; ".join(t.removeprefix("during the test: ") for t in during[:3])
         reasons.append(f"{where}: tampering detected during the test, part scored 0 ({shown})")
-    if reply.get("reference"):
-        used = "; ".join(reply["reference"][:3])
+    if reply.reference:
+        used = "; ".join(reply.reference[:3])
         reasons.append(f"{where}: uses nnlib's reference implementation ({used})")
         return [
             error("ReferenceUsed", f"this part uses nnlib's reference implementation: {used}")
         ], reasons
     if during:
         return [error("Tampering", "the tested code changed the checking machinery")], reasons
-    if reply.get("status") == "error":
-        err = reply.get("error") or {}
-        ename, evalue = err.get("ename", "Error"), err.get("evalue", "")
+    if reply.status == "error":
+        ename, evalue = (err.ename, err.evalue) if err is not None else ("Error", "")
         if ename == "MemoryError":
             reasons.append(f"{where}: memory limit exceeded")
             evalue = evalue or "memory limit exceeded"
-        out = [] if cell.hidden else [o for o in reply.get("outputs", [])]
+        out = [] if cell.hidden else list(reply.outputs)
         return [*out, error(ename, evalue)], reasons
-    outputs = [] if cell.hidden else list(reply.get("outputs", []))
-    if reply.get("value") is not None:
-        value = reply["value"]
+    outputs = [] if cell.hidden else list(reply.outputs)
+    if reply.value is not None:
         outputs.append(
             {
                 "output_type": "execute_result",
-                "data": {"text/plain": repr(value)},
+                "data": {"text/plain": repr(reply.value)},
                 "metadata": {},
                 "execution_count": None,
             }
@@ -310,7 +368,7 @@ class Engine:
         """Task slots of the cluster's workers right now (at least 1)."""
         return max(1, sum(self.client.nthreads().values()))
 
-    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict | BaseException]]:
+    def results(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, RunResult | BaseException]]:
         """Run the jobs; yield ``(job, result or the exception it raised)`` as each finishes.
 
         At most about two tasks per worker thread are in flight: a class of 10,000 never sits
@@ -337,11 +395,13 @@ class Engine:
         return self._stream(flow, running, submit_more)
 
     @staticmethod
-    def _stream(flow, running: dict, submit_more) -> Iterator[tuple[Job, dict | BaseException]]:
+    def _stream(
+        flow, running: dict, submit_more
+    ) -> Iterator[tuple[Job, RunResult | BaseException]]:
         for future in flow:
             job = running.pop(future.key)
             try:
-                outcome: dict | BaseException = future.result()
+                outcome: RunResult | BaseException = future.result()
             except Exception as exc:  # our own bug or a task that killed every worker it met
                 outcome = exc
             future.release()

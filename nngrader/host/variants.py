@@ -261,9 +261,9 @@ def release(
 
     from tqdm import tqdm
 
-    from nngrader.lms import read_roster
-    from nngrader.nbgrader_steps import coursedir
-    from nngrader.pipeline import atomic_write
+    from nngrader.host.lms import read_roster
+    from nngrader.host.nbgrader_steps import coursedir
+    from nngrader.host.pipeline import atomic_write
 
     course = os.path.abspath(course)
     cd = coursedir(course)

@@ -1,71 +1,53 @@
 """The process that runs one student's notebook inside the sandbox.
 
-It is started by :mod:`nngrader.execute` as ``python -I -m nngrader.worker`` inside
+It is started by :mod:`nngrader.host.execute` as ``python -I -m nngrader.sandbox.worker`` inside
 bubblewrap and speaks JSON lines over two inherited pipe descriptors (its stdout and stderr
 lead nowhere the grader reads). Nothing here is trusted once the first student cell ran; the
 host only believes messages that echo the nonce of the command they answer.
 
 Student cells run in this process, one after the other, like a Jupyter kernel. Test cells do
-*not* run here: each runs in the judge (:mod:`nngrader.judge`), a separate sandboxed
+*not* run here: each runs in the judge (:mod:`nngrader.sandbox.judge`), a separate sandboxed
 process that never runs student code and sends the verdict to the grader itself. For each
 test this worker forks a child, so the test sees exactly the state the student's code left
 and nothing a previous test left, background threads are gone, and a crash, ``os._exit`` or
 memory bomb only ends that child. The child puts back what the student's code may have
 patched (numpy, nnlib, builtins, ``sys.modules``, import paths, trace and profile hooks, the
 global random state), notes every such change as tampering, and then only serves the judge's
-operations on the student's objects (:mod:`nngrader.remote`): whatever the student's code
-does in there, it cannot reach the test's code, data or verdict. Calls into nnlib's reference
-implementation of the part being tested are caught by a profile hook and reported.
+operations on the student's objects (:mod:`nngrader.sandbox.remote`): whatever the student's code
+does in there, it cannot reach the test's code, data or verdict.
+
+The nnlib this process imports is the grader's copy for the assignment
+(:mod:`nngrader.host.stubs`): the names the assignment forbids are stubs that raise
+:class:`nnlib.grading.ReferenceUsedError`, so nothing here needs watching for reference use,
+and nothing this process says about itself decides it (the judge sees the error cross).
 """
 
 from __future__ import annotations
 
 import base64
 import importlib.util
-import io
 import json
 import os
 import signal
 import sys
 import types
 
+from nngrader.protocol import RICH_LIMIT, TRUSTED_PREFIXES, JsonLines, Quit, RunCell
+from nngrader.sandbox.process import (
+    Capture,
+    ended_reason,
+    fork,
+    jsonable,
+    preload,
+    receive_link,
+    safe_str,
+    sandboxed_start,
+    stream_outputs,
+)
+
 # Captured before any student code runs; a student rebinding ``builtins.exec`` does not
 # reach these objects.
 _exec, _compile, _isinstance, _type, _id = exec, compile, isinstance, type, id
-
-TRUSTED_PREFIXES = ("numpy", "nnlib", "math", "builtins", "operator", "functools", "random")
-STREAM_LIMIT = 20_000  # characters of stdout/stderr kept per cell
-RICH_LIMIT = 1_000_000  # bytes of one rich output (an image) kept
-_STUDENT = "<ipython-input-"  # the file name IPython compiles student cells under
-
-
-class _Capture(io.TextIOBase):
-    """A bounded text stream: keeps the first ``STREAM_LIMIT`` characters."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.parts: list[str] = []
-        self.size = 0
-        self.truncated = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, s: str) -> int:
-        s = str(s)
-        room = STREAM_LIMIT - self.size
-        if room > 0:
-            self.parts.append(s[:room])
-            self.size += min(len(s), room)
-        if len(s) > room:
-            self.truncated = True
-        return len(s)
-
-    def text(self) -> str:
-        text = "".join(self.parts)
-        if self.truncated:
-            text += f"\n[output truncated at {STREAM_LIMIT} characters]\n"
-        return text
 
 
 class _RequestStreams:
@@ -73,7 +55,7 @@ class _RequestStreams:
 
     def __enter__(self):
         self.old = sys.stdout, sys.stderr
-        self.out, self.err = _Capture("stdout"), _Capture("stderr")
+        self.out, self.err = Capture("stdout"), Capture("stderr")
         sys.stdout, sys.stderr = self.out, self.err
         return self
 
@@ -82,30 +64,6 @@ class _RequestStreams:
 
     def text(self) -> tuple[str, str]:
         return self.out.text(), self.err.text()
-
-
-class JsonLines:
-    """The grader's protocol: one JSON object per line, read from ``rfd``, written to ``wfd``."""
-
-    def __init__(self, rfd: int, wfd: int) -> None:
-        self.rfile = os.fdopen(rfd, "rb", buffering=0)
-        self.wfd = wfd
-        self.buffer = b""
-
-    def send(self, message: dict) -> None:
-        view = memoryview((json.dumps(message) + "\n").encode())
-        while view:
-            view = view[os.write(self.wfd, view) :]
-
-    def receive(self) -> dict | None:
-        """The next message, or None once the grader closed the pipe."""
-        while b"\n" not in self.buffer:
-            chunk = self.rfile.read(1 << 16)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
 
 
 class Worker(JsonLines):
@@ -129,6 +87,7 @@ class Worker(JsonLines):
         self.shell = InteractiveShell.instance()
         # errors are reported once, as an error output (plain text, no colours)
         self.shell.showtraceback = self.shell.showsyntaxerror = lambda *a, **k: None
+        _as_in_a_kernel(self.shell)
         self.shell.display_pub.publish = self._publish  # rich outputs come to us
         hook = _make_displayhook(self)
         self.shell.displayhook = self.shell.display_trap.hook = hook
@@ -140,24 +99,24 @@ class Worker(JsonLines):
         self.outputs.append(_rich("display_data", data, metadata))
 
     # --- running cells -------------------------------------------------------------------
-    def run_state(self, cmd: dict) -> dict:
+    def run_state(self, cmd: RunCell) -> dict:
         """Run a student (or ungraded) cell in this process, keeping its effects."""
-        stdout, stderr = _Capture("stdout"), _Capture("stderr")
+        stdout, stderr = Capture("stdout"), Capture("stderr")
         self.outputs = []
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = stdout, stderr
         error = None
         try:
-            result = self.shell.run_cell(cmd["source"], store_history=False, silent=False)
+            result = self.shell.run_cell(cmd.source, store_history=False, silent=False)
             exc = result.error_before_exec or result.error_in_exec
             if exc is not None:
-                error = {"ename": _type(exc).__name__, "evalue": _safe_str(exc)}
+                error = {"ename": _type(exc).__name__, "evalue": safe_str(exc)}
                 error["traceback"] = _student_traceback(exc)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the student
-            error = {"ename": _type(exc).__name__, "evalue": _safe_str(exc)}
+            error = {"ename": _type(exc).__name__, "evalue": safe_str(exc)}
         finally:
             sys.stdout, sys.stderr = old
-        outputs = _streams(stdout, stderr) + self.outputs
+        outputs = stream_outputs(stdout, stderr) + self.outputs
         if error:
             outputs.append(
                 {
@@ -169,124 +128,116 @@ class Worker(JsonLines):
             )
         return {"status": "error" if error else "ok", "outputs": outputs, "error": error}
 
-    def run_test(self, cmd: dict) -> dict:
+    def run_test(self, cmd: RunCell) -> dict:
         """Fork; the child restores trusted state and serves the judge's requests.
 
-        The test itself runs in the judge (:mod:`nngrader.judge`), which sends the verdict
+        The test itself runs in the judge (:mod:`nngrader.sandbox.judge`), which sends the verdict
         to the grader on its own pipe; the child only answers operations on the student's
-        objects over the socket the grader passed for this test (:mod:`nngrader.remote`).
+        objects over the socket the grader passed for this test (:mod:`nngrader.sandbox.remote`).
         """
         link = receive_link(self.fdsock)
         if link is None:
             return {"status": "ended", "reason": "the grader passed no link for the test"}
-        pid = _fork()
+        pid = fork()
         if pid == 0:  # the child: serve, then leave without running any exit handlers
             try:
                 self.fdsock.close()
-                self._serve_test(cmd, link)
+                self._serve_test(link)
             finally:
                 os._exit(0)
         link.close()
         _, status = os.waitpid(pid, 0)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and cmd.get("carry"):
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and cmd.carry:
             self.carry(cmd)
-        reason = _ended_reason(status)
+        reason = ended_reason(status)
         return {"status": "ended", "reason": reason}
 
-    def carry(self, cmd: dict) -> None:
+    def carry(self, cmd: RunCell) -> None:
         """Run a test cell here too, silently, for the names later cells take from it.
 
         Stock nbgrader runs every cell in one kernel, so a test cell may define data that a
         later test uses; the verdict, though, only ever comes from the judge.
         """
         old = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Capture("stdout"), _Capture("stderr")
+        sys.stdout, sys.stderr = Capture("stdout"), Capture("stderr")
         try:
-            _exec(_compile(cmd["source"], f"<test:{cmd.get('grade_id')}>", "exec"), self.user_ns)
+            _exec(_compile(cmd.source, f"<test:{cmd.grade_id}>", "exec"), self.user_ns)
         except BaseException:
             pass
         finally:
             sys.stdout, sys.stderr = old
 
-    def _serve_test(self, cmd: dict, link) -> None:
-        from nngrader import remote
+    def _serve_test(self, link) -> None:
+        from nngrader.sandbox import remote
 
         os.setpgid(0, 0)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         tamper = self.snapshot.restore()
         self.snapshot.hooks = self.snapshot._hooks()  # from now on, only the test's own changes
-        forbidden = _resolve(cmd.get("forbid", []))
-        student_names = set(cmd.get("defines", []))
-        reference = []
-        for name in sorted(student_names):
-            value = self.user_ns.get(name)
-            if value is not None and any(value is f for f in forbidden.values()):
-                reference.append(f"{name} is nnlib's {_qualname(value)}")
         self.outputs = []
-        hook = _ReferenceHook(forbidden) if forbidden else None
-        seen = [0]
-
-        def hits() -> list[str]:
-            if hook is None:
-                return []
-            new = hook.hits[seen[0] :]
-            seen[0] = len(hook.hits)
-            return sorted(set(new))[:20]
 
         def finish() -> dict:
-            current = sys.getprofile()
-            sys.setprofile(None)
-            if hook and current is not hook:
-                tamper.append("the test's profile hook was removed during the test")
             notes = tamper + [f"during the test: {t}" for t in self.snapshot.restore()]
             return {
                 "tamper": [str(t) for t in notes],
-                "reference": sorted(set(reference + (hook.hits if hook else []))),
-                "displays": json.dumps(_jsonable(self.outputs[:50])),
+                "displays": json.dumps(jsonable(self.outputs[:50])),
             }
 
         server = remote.StudentServer(link, self.user_ns, _RequestStreams, finish)
-        server.hits_source = hits
-        if hook:
-            sys.setprofile(hook)
         server.serve()
 
     def serve(self) -> None:
-        hello = self.receive()
-        if hello is None:
+        received = self.receive_command()
+        if received is None:
             return
-        self.bootstrap(hello.get("modules", []))
-        self.send({"nonce": hello["nonce"], "status": "ready"})
+        hello, nonce = received
+        self.bootstrap(list(getattr(hello, "modules", ())))
+        self.send({"nonce": nonce, "status": "ready"})
         while True:
-            cmd = self.receive()
-            if cmd is None or cmd.get("op") == "quit":
+            received = self.receive_command()
+            if received is None or isinstance(received[0], Quit):
                 return
-            if cmd["kind"] == "test" and cmd.get("quiet"):  # a replay: only its names count
+            cmd, nonce = received
+            if not isinstance(cmd, RunCell):
+                continue
+            if cmd.kind == "test" and cmd.quiet:  # a replay: only its names count
                 self.carry(cmd)
                 reply = {"status": "ok"}
-            elif cmd["kind"] == "test":
+            elif cmd.kind == "test":
                 reply = self.run_test(cmd)
             else:
                 reply = self.run_state(cmd)
-                if cmd.get("quiet"):
+                if cmd.quiet:
                     reply = {"status": reply["status"]}
-            reply["nonce"] = cmd["nonce"]
-            reply["idx"] = cmd["idx"]
-            self.send(_jsonable(reply))
+            reply["nonce"] = nonce
+            reply["idx"] = cmd.idx
+            self.send(jsonable(reply))
 
 
-def _ended_reason(status: int) -> str:
-    """Why a test's process ended, from its ``waitpid`` status."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        return {
-            signal.SIGXCPU: "CPU time limit exceeded",
-            signal.SIGKILL: "killed (memory or CPU limit)",
-            signal.SIGSEGV: "crashed (segmentation fault)",
-            signal.SIGXFSZ: "file size limit exceeded",
-        }.get(sig, f"killed by signal {signal.Signals(sig).name}")
-    return f"the test's process exited early (exit code {os.WEXITSTATUS(status)})"
+def _as_in_a_kernel(shell) -> None:
+    """Make what students put in cells behave as in a Jupyter kernel, never an error.
+
+    A bare ``InteractiveShell`` has no GUI event loop (``enable_gui`` raises), so
+    ``%matplotlib inline`` would fail the whole cell; a kernel's figures come out inline,
+    and here every ``%matplotlib`` backend does (``display_data`` outputs, as in a kernel
+    with the inline backend). The kernel's own magics (``%qtconsole``, ``%connect_info``)
+    do nothing here.
+    """
+    shell.enable_gui = lambda gui=None: None
+
+    def matplotlib(line: str = "") -> None:
+        try:
+            shell.enable_matplotlib("inline")
+        except Exception:  # (no matplotlib: figures are simply not shown)
+            pass
+
+    def nothing(line: str = "", cell: str | None = None) -> None:
+        return None
+
+    shell.register_magic_function(matplotlib, "line", "matplotlib")
+    for name in ("qtconsole", "connect_info", "gui"):
+        shell.register_magic_function(nothing, "line", name)
 
 
 def _make_displayhook(worker: Worker):
@@ -410,36 +361,10 @@ class _Snapshot:
         return notes
 
 
-class _ReferenceHook:
-    """A profile function that notices when student code runs a forbidden reference."""
-
-    def __init__(self, forbidden: dict[str, object]) -> None:
-        self.codes = {}
-        for dotted, obj in forbidden.items():
-            for func in _functions_of(obj):
-                self.codes[func.__code__] = dotted
-        self.hits: list[str] = []
-
-    def __call__(self, frame, event, arg) -> None:
-        if event != "call" or frame.f_code not in self.codes:
-            return
-        dotted = self.codes[frame.f_code]
-        # a method run on an instance of a class the student wrote (e.g. a subclass)
-        this = frame.f_locals.get("self")
-        if this is not None and _is_student(_type(this)):
-            self.hits.append(f"used nnlib's {dotted} (inherited by {_type(this).__name__})")
-            return
-        caller = frame.f_back
-        while caller is not None and caller.f_code.co_filename.startswith(_NNLIB_DIR):
-            caller = caller.f_back  # nnlib calling itself: look further out
-        if caller is not None and caller.f_code.co_filename.startswith(_STUDENT):
-            self.hits.append(f"called nnlib's {dotted}")
-
-
 _MISSING = object()
 # Where nnlib's and the grader's own files live: frames from them are not the student's.
 _NNLIB_DIR = os.path.dirname(os.path.abspath(importlib.util.find_spec("nnlib").origin))
-_GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
+_GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # nngrader/
 
 
 def _genuine(module) -> bool:
@@ -450,62 +375,6 @@ def _genuine(module) -> bool:
     origin = getattr(spec, "origin", None) or ""
     roots = (os.path.dirname(numpy.__file__), _NNLIB_DIR)
     return _isinstance(module, types.ModuleType) and origin.startswith(roots)
-
-
-def _is_student(cls: type) -> bool:
-    return any(
-        _isinstance(v, types.FunctionType) and v.__code__.co_filename.startswith(_STUDENT)
-        for v in vars(cls).values()
-    ) or cls.__module__ in ("__main__", "builtins.__main__")
-
-
-def _functions_of(obj) -> list:
-    if _isinstance(obj, types.FunctionType):
-        return [obj]
-    if _isinstance(obj, type):
-        return [v for v in vars(obj).values() if _isinstance(v, types.FunctionType)]
-    return []
-
-
-def receive_link(fdsock) -> object | None:
-    """The socket the grader passes (as a file descriptor over ``fdsock``) for one test."""
-    import socket
-
-    fds = []
-    try:
-        _, fds, _, _ = socket.recv_fds(fdsock, 16, 1)
-    except OSError:
-        pass
-    return socket.socket(fileno=fds[0]) if fds else None
-
-
-def _fork() -> int:
-    """``os.fork``, retried for a few seconds while a neighbour's fork bomb holds the quota."""
-    import time
-
-    for attempt in range(50):
-        try:
-            return os.fork()
-        except BlockingIOError:
-            time.sleep(0.1 * (1 + attempt % 5))
-    return os.fork()
-
-
-def _resolve(names: list[str]) -> dict[str, object]:
-    import importlib
-
-    found = {}
-    for dotted in names:
-        module_name, _, attr = dotted.rpartition(".")
-        try:
-            found[dotted] = getattr(importlib.import_module(module_name), attr)
-        except Exception:
-            continue
-    return found
-
-
-def _qualname(obj) -> str:
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
 
 
 def _rich(output_type: str, data, metadata) -> dict:
@@ -519,20 +388,10 @@ def _rich(output_type: str, data, metadata) -> dict:
             value = f"[{mime} output of {len(str(value))} characters left out]"
             mime = "text/plain"
         clean[mime] = value
-    out = {"output_type": output_type, "data": clean, "metadata": _jsonable(metadata or {})}
+    out = {"output_type": output_type, "data": clean, "metadata": jsonable(metadata or {})}
     if output_type == "execute_result":
         out["execution_count"] = None
     return out
-
-
-def _streams(stdout: _Capture, stderr: _Capture, merge: bool = False) -> list[dict]:
-    outputs = []
-    for stream in (stdout, stderr):
-        text = stream.text()
-        if text:
-            name = "stdout" if merge else stream.name
-            outputs.append({"output_type": "stream", "name": name, "text": text})
-    return outputs
 
 
 def _student_traceback(exc: BaseException) -> list[str]:
@@ -549,60 +408,7 @@ def _student_traceback(exc: BaseException) -> list[str]:
         lines += traceback.format_exception_only(_type(exc), exc)
         return ["Traceback (most recent call last):\n" + "".join(lines)]
     except Exception:
-        return [f"{_type(exc).__name__}: {_safe_str(exc)}"]
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:
-        text = "<an exception whose message could not be shown>"
-    return text[:2000]
-
-
-def _jsonable(value):
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        if _isinstance(value, dict):
-            return {str(k): _jsonable(v) for k, v in value.items()}
-        if _isinstance(value, list | tuple):
-            return [_jsonable(v) for v in value]
-        return str(value)
-
-
-def preload(modules: list[str]) -> None:
-    """Import the modules named (an optional one that is missing is left out)."""
-    import importlib
-
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # an optional module (e.g. nnlib.grading not written yet)
-            pass
-
-
-def sandboxed_start():
-    """What a process the grader started in a sandbox does first (worker, judge or zygote).
-
-    Returns its command and reply pipes, its socket for test links, and whether it runs in
-    bubblewrap, all taken out of the environment. Student code must not find the grader's
-    source tree on its path through the working directory, and a process started as root in
-    the sandbox drops to its slot's user.
-    """
-    import socket
-
-    rfd, wfd = int(os.environ.pop("NNLIB_GRADER_RFD")), int(os.environ.pop("NNLIB_GRADER_WFD"))
-    fdsock = socket.socket(fileno=int(os.environ.pop("NNLIB_GRADER_FDS")))
-    sandboxed = os.environ.pop("NNLIB_GRADER_SANDBOXED", None) == "1"
-    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
-    uid = os.environ.pop("NNLIB_GRADER_UID", None)
-    if uid is not None and os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(int(uid))
-        os.setuid(int(uid))
-    return rfd, wfd, fdsock, sandboxed
+        return [f"{_type(exc).__name__}: {safe_str(exc)}"]
 
 
 def main() -> None:

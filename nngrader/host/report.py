@@ -111,7 +111,7 @@ def collect(
     from nbgrader.api import Gradebook, MissingEntry
     from tqdm import tqdm
 
-    from nngrader.nbgrader_steps import coursedir
+    from nngrader.host.nbgrader_steps import coursedir
 
     course = os.path.abspath(course)
     cd = coursedir(course, db_url)
@@ -304,7 +304,7 @@ def write(
     db_url: str | None = None,
 ) -> str:
     """Write the class report of ``assignment``; return the path of its HTML page."""
-    from nngrader.pipeline import atomic_write
+    from nngrader.host.pipeline import atomic_write
 
     report = collect(course, assignment, progress, db_url)
     out = os.path.abspath(out or os.path.join(course, "reports", assignment))

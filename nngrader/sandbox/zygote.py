@@ -2,10 +2,12 @@
 
 A new worker sandbox spends about 0.2 s starting an interpreter and importing numpy, nnlib and
 IPython, far more than a correct submission's cells and tests take. The zygote pays that once
-per grading slot: started by :mod:`nngrader.execute` in the slot's sandbox (the same
-bubblewrap set-up, user id and limits as a worker) as ``python -I -m nngrader.zygote``, it
+per grading slot: started by :mod:`nngrader.host.execute` in the slot's sandbox (the same
+bubblewrap set-up, user id and limits as a worker) as ``python -I -m nngrader.sandbox.zygote``, it
 imports them and then, for each submission, forks a child that becomes the student's worker
-(:mod:`nngrader.worker`). It never runs student code itself.
+(:mod:`nngrader.sandbox.worker`). It never runs student code itself. Its nnlib is the student
+side's, with the assignment's forbidden names stubbed (:mod:`nngrader.host.stubs`), so a
+zygote serves one assignment: the slot starts another for the next.
 
 Each child is kept from the zygote and from the slot's earlier children as a new sandbox would be:
 
@@ -14,7 +16,8 @@ Each child is kept from the zygote and from the slot's earlier children as a new
   neither visible nor signalable from the worker, and every process the student's code starts
   dies with the init (the kernel ends a PID namespace with its first process);
 - an empty ``tmpfs`` is mounted on ``/tmp`` (the working directory ``/tmp/work``) and on
-  ``/dev/shm``: no file of an earlier child is left;
+  ``/dev/shm``, each sized as the host says (within the memory limit): no file of an earlier
+  child is left;
 - the init and the worker have no capabilities (the bounding set is emptied too) and no new
   privileges; the user id and resource limits are the slot's, inherited from the sandbox; the
   worker runs in a session and process group of its own;
@@ -49,7 +52,8 @@ import socket
 import sys
 import time
 
-from nngrader.worker import JsonLines, _fork, preload, sandboxed_start
+from nngrader.protocol import JsonLines, Kill, Quit, Spawn, Status
+from nngrader.sandbox.process import TMPFS_BYTES, fork, preload, sandboxed_start
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -110,7 +114,8 @@ def isolate() -> None:
     # A venv or checkout under /tmp is bound into the sandbox there: bind it again on the new
     # /tmp (through a descriptor opened before the tmpfs hides it), read-only as it was.
     kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _binds_below("/tmp")]
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    tmp, shm = TMPFS_BYTES  # sized: a tmpfs is memory no address-space limit counts
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp}")
     for path, fd in kept:
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
@@ -120,7 +125,7 @@ def isolate() -> None:
             pass  # (a bind of a locked read-only mount is read-only already)
         os.close(fd)
     if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm}")
     os.makedirs("/tmp/work", mode=0o777, exist_ok=True)
 
 
@@ -162,29 +167,30 @@ class Zygote(JsonLines):
         self.children: dict[int, int | None] = {}  # pid -> wait status once reaped
 
     def serve(self) -> None:
-        hello = self.receive()
-        if hello is None:
+        received = self.receive_command()
+        if received is None:
             return
-        preload(hello.get("modules", []))
+        hello, nonce = received
+        preload(list(getattr(hello, "modules", ())))
         import IPython.core.interactiveshell  # noqa: F401  (the worker's shell, made per child)
 
         why = self.probe()
-        self.send({"nonce": hello["nonce"], "status": "ready", "forks": not why, "why": why})
+        self.send({"nonce": nonce, "status": "ready", "forks": not why, "why": why})
         while True:
-            cmd = self.receive()
-            if cmd is None or cmd.get("op") == "quit":
+            received = self.receive_command()
+            if received is None or isinstance(received[0], Quit):
                 return
-            op = cmd.get("op")
-            if op == "spawn":
+            cmd, nonce = received
+            if isinstance(cmd, Spawn):
                 reply = self.spawn()
-            elif op == "status":
-                reply = {"status": "status", "returncode": self.wait(cmd["pid"], cmd["timeout"])}
-            elif op == "kill":
-                self.kill(cmd["pid"])
+            elif isinstance(cmd, Status):
+                reply = {"status": "status", "returncode": self.wait(cmd.pid, cmd.timeout)}
+            elif isinstance(cmd, Kill):
+                self.kill(cmd.pid)
                 reply = {"status": "killed"}
             else:
-                reply = {"status": "error", "reason": f"unknown command {op!r}"}
-            reply["nonce"] = cmd["nonce"]
+                reply = {"status": "error", "reason": f"unexpected command {type(cmd).__name__}"}
+            reply["nonce"] = nonce
             self.send(reply)
 
     def probe(self) -> str:
@@ -223,7 +229,7 @@ class Zygote(JsonLines):
         self.clean()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = _fork()
+        pid = fork()
         if pid == 0:
             try:
                 self.rfile.close()
@@ -326,7 +332,7 @@ def _init(cmd_r: int, res_w: int, fds: int, stderr: int, report: int) -> None:
     except OSError:
         pass  # the sandbox's /proc stays (see the module docstring)
     drop_capabilities()
-    worker = _fork()
+    worker = fork()
     if worker == 0:
         os.close(report)
         _worker(cmd_r, res_w, fds, stderr)
@@ -340,8 +346,8 @@ def _init(cmd_r: int, res_w: int, fds: int, stderr: int, report: int) -> None:
 
 
 def _worker(cmd_r: int, res_w: int, fds: int, stderr: int) -> None:
-    """The student's worker, as :func:`nngrader.worker.main` starts it in a new sandbox."""
-    from nngrader import worker
+    """The student's worker, as :func:`nngrader.sandbox.worker.main` starts it in a new sandbox."""
+    from nngrader.sandbox import worker
 
     code = 0
     try:

@@ -70,7 +70,7 @@ def add_commands(sub) -> None:
         "release-variants",
         help="write one notebook per roster student with that student's parameters",
         description="For an assignment that declares per-student parameters (see "
-        "nngrader.variants), write <out>/<student>/<notebook>.ipynb for every student_id "
+        "nngrader.host.variants), write <out>/<student>/<notebook>.ipynb for every student_id "
         "of ROSTER, with the values drawn from HMAC(course secret, assignment, student id), "
         "and <out>/parameters.csv. The secret is <course>/.nnlib-secret (created here if "
         "missing; never commit it) or $NNLIB_COURSE_SECRET. Grade with `grade --roster`.",
@@ -102,7 +102,7 @@ def check_grade_options(args: argparse.Namespace) -> None:
     if args.export and not args.roster:
         raise SystemExit("ERROR: --export needs --roster (a CSV: student ids -> LMS ids)")
     if args.roster:
-        from nngrader import lms
+        from nngrader.host import lms
 
         try:
             lms.read_roster(args.roster)
@@ -118,7 +118,7 @@ def export_after(args: argparse.Namespace, grades: str) -> None:
 
 
 def _export(fmt: str, grades: str, roster: str, out: str, column: str | None) -> None:
-    from nngrader import lms
+    from nngrader.host import lms
 
     try:
         missing = lms.export(fmt, grades, roster, out, column)
@@ -131,7 +131,7 @@ def _export(fmt: str, grades: str, roster: str, out: str, column: str | None) ->
 
 def report_after(course: str, assignment: str, progress: bool, db_url: str | None = None) -> None:
     """Write the class report, saying where (used after ``feedback``)."""
-    from nngrader import report
+    from nngrader.host import report
 
     path = report.write(course, assignment, progress=progress, db_url=db_url)
     print(f"class report in {path}", file=sys.stderr)
@@ -140,7 +140,7 @@ def report_after(course: str, assignment: str, progress: bool, db_url: str | Non
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; return the exit status."""
     if args.command == "report":
-        from nngrader import report
+        from nngrader.host import report
 
         path = report.write(
             args.course, args.assignment, args.out, not args.no_progress, args.db_url
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"class report in {path}", file=sys.stderr)
         return 0
     if args.command == "similarity":
-        from nngrader import similarity
+        from nngrader.host import similarity
 
         path, pairs = similarity.write(
             args.course, args.assignment, args.out, args.threshold, not args.no_progress
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{flagged} flagged pairs in {path}", file=sys.stderr)
         return 0
     if args.command == "release-variants":
-        from nngrader import variants
+        from nngrader.host import variants
 
         try:
             out, drawn = variants.release(

@@ -4,6 +4,10 @@ Every step is safe to repeat. The sandboxed run of each student is stored atomic
 ``<course>/.nnlib-grader/<assignment>/<student>.json`` under a key that covers the rebuilt
 notebook and the limits, so an interrupted batch resumes where it stopped and a second run
 with the same inputs gives the same grades. The grades CSV is written last, atomically.
+
+Each student is a fault boundary of their own: reading, rebuilding, planning, recording with
+nbgrader and writing their row happen inside it, so whatever one submission makes the host
+raise costs that student a row that says "not graded: <why>", and never the batch.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ import re
 import shutil
 import sys
 import tempfile
-import zipfile
 from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-from nngrader import engine, notebook, sandbox, variants
-from nngrader.sandbox import Limits
+from nngrader.host import containment, engine, intake, notebook, variants
+from nngrader.host.containment import Limits
+from nngrader.protocol import RunResult
 
 log = logging.getLogger("nngrader")
 VERSION = "1"
@@ -44,6 +48,10 @@ CSV_KEYS = [
     "reason",
 ]
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+#: Characters of one reason in the CSV, and of a student's whole reason column.
+REASON_LIMIT = 300
+REASONS_LIMIT = 1500
+NOT_GRADED = "not graded: "
 
 
 @dataclass
@@ -62,8 +70,9 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     scheduler: str | None = None  # a running dask scheduler's address; None: an embedded one
     db_url: str | None = None  # nbgrader's gradebook URL; None: the course's (sqlite)
-    report: bool = True  # the class report (nngrader.report) after grading
-    roster: str = ""  # a roster: per-student variants are graded (nngrader.variants)
+    report: bool = True  # the class report (nngrader.host.report) after grading
+    roster: str = ""  # a roster: per-student variants are graded (nngrader.host.variants)
+    regrade: list[str] | None = None  # students run again from scratch ([]: all); None: none
 
 
 def atomic_write(path: str, text: str) -> None:
@@ -94,6 +103,12 @@ class CourseDirs:
         self.structure = cd.get(
             "directory_structure", "{nbgrader_step}/{student_id}/{assignment_id}"
         )
+        self.max_file_size = int(cd.get("max_file_size", 100_000))  # kB, as nbgrader counts
+
+    @property
+    def max_bytes(self) -> int:
+        """The largest notebook the course grades, in bytes (``max_file_size`` is in kB)."""
+        return self.max_file_size * 1000
 
     def path(self, step: str, student: str, assignment: str) -> str:
         rel = self.structure.format(
@@ -127,93 +142,87 @@ def _source_notebooks(course: str, assignment: str) -> dict[str, tuple]:
     return out
 
 
-def student_folders(submissions: str, assignment: str) -> tuple[dict[str, str], object]:
-    """Student id -> folder. A zip (as an LMS exports it) is unpacked first."""
-    cleanup = None
-    if zipfile.is_zipfile(submissions):
-        cleanup = tempfile.TemporaryDirectory(prefix="nnlib-grader-zip-")
-        with zipfile.ZipFile(submissions) as z:
-            for member in z.namelist():  # refuse paths that climb out of the folder
-                if member.startswith("/") or ".." in member.split("/"):
-                    raise SystemExit(f"unsafe path in {submissions}: {member}")
-            z.extractall(cleanup.name)
-        submissions = cleanup.name
-        entries = [e for e in os.listdir(submissions) if not e.startswith((".", "__MACOSX"))]
-        if len(entries) == 1 and os.path.isdir(os.path.join(submissions, entries[0])):
-            submissions = os.path.join(submissions, entries[0])
-    if not os.path.isdir(submissions):
-        raise SystemExit(f"submissions folder not found: {submissions}")
-    folders = {
-        entry: os.path.join(submissions, entry)
-        for entry in sorted(os.listdir(submissions))
-        if not entry.startswith((".", "__MACOSX"))
-        and os.path.isdir(os.path.join(submissions, entry))
-    }
-    return folders, cleanup
-
-
-def find_notebook(folder: str, name: str, only: bool) -> tuple[str | None, str | None]:
-    """The student's copy of notebook ``name``; with ``only``, a lone renamed one will do."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX")))
-        if root[len(folder) :].count(os.sep) > 3:
-            continue
-        found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".ipynb")]
-    exact = [f for f in found if os.path.basename(f) == f"{name}.ipynb"]
-    if exact:
-        return exact[0], None
-    if only and len(found) == 1:
-        return found[0], f"notebook {os.path.basename(found[0])} graded as {name}.ipynb"
-    return None, None
+def not_graded(entry: dict, why: str) -> None:
+    """Mark a student as not graded: no run, no score, ``why`` in the CSV."""
+    entry["notes"].append(NOT_GRADED + why)
+    entry["not_graded"] = True
+    entry.pop("job", None)
 
 
 def prepare(options: Options) -> tuple[dict, dict]:
-    """Rebuild every student's notebooks into nbgrader's submitted/ folder.
+    """Rebuild every student's notebooks into nbgrader's submitted/ folder, and plan the runs.
 
-    Returns (student -> {"notebooks": {name: plan-ready notebook}, "notes": [...]}, sources).
+    Returns (student -> {"notebooks": {name: rebuilt notebook}, "notes": [...], "job": the
+    run}, sources). Each student is prepared inside a fault boundary (:func:`prepare_student`).
     """
     sources = _source_notebooks(options.course, options.assignment)
     key = variants.grading_key(options.course, options.roster, [s for s, _ in sources.values()])
-    folders, cleanup = student_folders(options.submissions, options.assignment)
     cd = CourseDirs(options.course)
-    students = {}
+    room = intake.classroom(options.submissions, options.assignment, cd.max_bytes)
+    students: dict[str, dict] = {}
     try:
-        for sid, folder in folders.items():
-            entry = {"notebooks": {}, "notes": []}
-            students[sid] = entry
-            if not STUDENT_ID.match(sid):
-                entry["notes"].append("folder name is not a valid student id: not graded")
-                entry["invalid"] = True
-                continue
-            dest = cd.path(cd.submitted, sid, options.assignment)
-            if os.path.isdir(dest):
-                shutil.rmtree(dest)
-            for name, (source, release) in sources.items():
-                path, note = find_notebook(folder, name, only=len(sources) == 1)
-                if note:
-                    entry["notes"].append(note)
-                if path is None:
-                    entry["notes"].append(f"no submission of {name}.ipynb")
-                    continue
-                try:
-                    raw = notebook.read(path)
-                    fixed = notebook.sanitize(raw, source, release)
-                except ValueError as exc:
-                    entry["notes"].append(f"{name}.ipynb: {exc}")
-                    continue
-                except Exception as exc:  # a notebook nbformat reads but we cannot rebuild
-                    entry["notes"].append(f"{name}.ipynb: unreadable notebook ({exc})"[:300])
-                    continue
-                entry["notes"] += fixed.notes
-                variants.for_grading(fixed.notebook, source, key, options.assignment, sid)
-                entry["notebooks"][name] = fixed.notebook
-                text = nbformat.writes(fixed.notebook)
-                atomic_write(os.path.join(dest, f"{name}.ipynb"), text)
+        for sid, why in room.refused.items():
+            students[sid] = entry = {"notebooks": {}, "notes": []}
+            not_graded(entry, why)
+            entry["invalid"] = not STUDENT_ID.match(sid)  # (kept out of the gradebook)
+        for sid, folder in room.folders.items():
+            students[sid] = entry = {"notebooks": {}, "notes": list(room.notes.get(sid, []))}
+            try:
+                prepare_student(entry, sid, folder, sources, key, options, cd)
+            except Exception as exc:  # a bug of ours that this submission found: its row says so
+                log.exception("preparing %s failed", sid)
+                not_graded(entry, f"the grader could not prepare it ({_why(exc)})")
     finally:
-        if cleanup is not None:
-            cleanup.cleanup()
+        room.close()
     return students, sources
+
+
+def prepare_student(
+    entry: dict,
+    sid: str,
+    folder: str,
+    sources: dict,
+    key: bytes | None,
+    options: Options,
+    cd: CourseDirs,
+) -> None:
+    """Read, rebuild, write into submitted/ and plan one student's notebooks into ``entry``."""
+    if not STUDENT_ID.match(sid):
+        entry["notes"].append("folder name is not a valid student id: not graded")
+        entry["invalid"] = True
+        return
+    dest = cd.path(cd.submitted, sid, options.assignment)
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    for name, (source, release) in sources.items():
+        path, notes, refusal = intake.find_notebook(folder, name, only=len(sources) == 1)
+        entry["notes"] += notes
+        if refusal is not None:
+            not_graded(entry, refusal)
+            return
+        if path is None:
+            entry["notes"].append(f"no submission of {name}.ipynb")
+            continue
+        try:
+            data = intake.read_regular(folder, os.path.relpath(path, folder), cd.max_bytes)
+        except intake.Refused as exc:
+            not_graded(entry, str(exc))
+            return
+        try:
+            fixed = notebook.sanitize(notebook.parse(data), source, release)
+        except notebook.Unreadable as exc:
+            entry["notes"].append(f"{name}.ipynb: {exc}")
+            continue
+        entry["notes"] += fixed.notes
+        variants.for_grading(fixed.notebook, source, key, options.assignment, sid)
+        entry["notebooks"][name] = fixed.notebook
+        atomic_write(os.path.join(dest, f"{name}.ipynb"), nbformat.writes(fixed.notebook))
+    if entry["notebooks"]:
+        entry["job"] = job(entry, sources, options)
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {notebook.clip(str(exc), 150)}"
 
 
 def _key(nbs: dict, options: Options) -> str:
@@ -232,13 +241,14 @@ def _key(nbs: dict, options: Options) -> str:
 def job(entry: dict, sources: dict, options: Options) -> engine.Job:
     """One student's run as a task for the cluster: each rebuilt notebook's plan and the limits."""
     plans = {name: notebook.plan(nb, sources[name][0]) for name, nb in entry["notebooks"].items()}
-    return engine.Job(_key(entry["notebooks"], options), plans, options.limits, options.unsafe)
+    key = _key(entry["notebooks"], options)
+    return engine.Job(key, plans, options.limits, options.unsafe, options.assignment)
 
 
 def grade(options: Options) -> str:
     """Grade the class; return the path of the grades CSV.
 
-    The sandboxed runs are tasks on a Dask cluster (:mod:`nngrader.engine`: an embedded one
+    The sandboxed runs are tasks on a Dask cluster (:mod:`nngrader.host.engine`: an embedded one
     of ``jobs`` worker processes, or ``options.scheduler``), started in a thread; meanwhile this
     thread loads nbgrader and, as each student's run comes back, stores it and records it with
     nbgrader's autograde, so nbgrader's own work overlaps the runs.
@@ -249,16 +259,17 @@ def grade(options: Options) -> str:
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    students, sources = prepare(options)
+    students, _ = prepare(options)
     state = os.path.join(course, ".nnlib-grader", options.assignment)
     os.makedirs(state, exist_ok=True)
+    _forget_runs(state, students, options.regrade)
 
-    keys = {sid: _key(e["notebooks"], options) for sid, e in students.items() if e["notebooks"]}
+    keys = {sid: e["job"].key for sid, e in students.items() if e.get("job")}
     todo = [sid for sid in keys if _stored_key(os.path.join(state, f"{sid}.json")) != keys[sid]]
     by_key: dict[str, list[str]] = {}
     for sid in todo:  # identical submissions are one task
         by_key.setdefault(keys[sid], []).append(sid)
-    jobs = [job(students[sids[0]], sources, options) for sids in by_key.values()]
+    jobs = [students[sids[0]]["job"] for sids in by_key.values()]
 
     def start() -> tuple[engine.Engine, object]:
         cluster = engine.Engine(options.scheduler, options.jobs)
@@ -271,25 +282,46 @@ def grade(options: Options) -> str:
     starter = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     started = starter.submit(start) if jobs else None
     try:
-        from nngrader import nbgrader_steps as steps
+        from nngrader.host import nbgrader_steps as steps
 
         db = options.db_url
         steps.ensure_gradebook(course, options.assignment, db_url=db)
-        nothing = [s for s, e in students.items() if not e["notebooks"] and not e.get("invalid")]
+        nothing = [s for s, e in students.items() if not e.get("job") and not e.get("invalid")]
         steps.forget(course, options.assignment, nothing, db_url=db)
+        for sid in nothing:  # (no run of theirs is "graded" now: feedback skips them)
+            for suffix in (".json", ".nbgrader"):
+                _remove(os.path.join(state, sid + suffix))
         autograder = steps.Autograder(course, options.assignment, state, db_url=db)
         bar = _bar(len(keys), "grading", options.progress)
 
         def record(sid: str) -> None:
+            """nbgrader's autograde of this student's stored run, unless it recorded it already.
+
+            The marker holds the digest of the run it recorded, so a run stored anew (a
+            regrade, a deleted result run again) is always recorded anew.
+            """
             done = os.path.join(state, f"{sid}.nbgrader")
-            if _read(done) != keys[sid] or not autograder.has_output(sid):
-                autograder.run(sid)
-                atomic_write(done, keys[sid])
+            try:
+                digest = _digest(os.path.join(state, f"{sid}.json"))
+                if _read(done) != digest or not autograder.has_output(sid):
+                    _remove(done)
+                    autograder.run(sid)
+                    atomic_write(done, digest)
+            except Exception as exc:  # nbgrader failed on it: "not graded", never a stale score
+                log.error("recording %s failed: %s", sid, exc)
+                why = exc.reason if isinstance(exc, steps.StepFailed) else _why(exc)
+                not_graded(students[sid], f"nbgrader's autograde failed ({why})")
+                _remove(done)
+                try:
+                    steps.void(course, options.assignment, sid, db_url=db)
+                except Exception:
+                    log.exception("clearing the grades of %s failed", sid)
             bar.update()
 
         def failed(sid: str, error: BaseException) -> None:
             log.error("the run of %s failed: %r", sid, error)
-            students[sid]["notes"].append(f"not graded: the grader failed ({error!r})"[:300])
+            students[sid]["notes"].append(f"{NOT_GRADED}the grader failed ({_why(error)})")
+            students[sid]["not_graded"] = True
             for suffix in (".json", ".nbgrader"):
                 _remove(os.path.join(state, sid + suffix))
             steps.forget(course, options.assignment, [sid], db_url=db)
@@ -300,13 +332,16 @@ def grade(options: Options) -> str:
                 record(sid)  # already run (a re-run, or a resumed batch)
         if started is not None:
             for done_job, outcome in started.result()[1]:
-                if isinstance(outcome, sandbox.SandboxUnavailable):
+                if isinstance(outcome, containment.SandboxUnavailable):
                     raise outcome  # a machine that cannot sandbox: stop, say which and why
                 for sid in by_key[done_job.key]:
                     if isinstance(outcome, BaseException):  # the CSV's reason says so
                         failed(sid, outcome)
                     else:
-                        atomic_write(os.path.join(state, f"{sid}.json"), json.dumps(outcome))
+                        _remove(os.path.join(state, f"{sid}.nbgrader"))
+                        atomic_write(
+                            os.path.join(state, f"{sid}.json"), json.dumps(outcome.to_json())
+                        )
                         record(sid)
         bar.close()
     finally:
@@ -325,7 +360,7 @@ def grade(options: Options) -> str:
 
 
 def _report(options: Options) -> None:
-    from nngrader import report
+    from nngrader.host import report
 
     try:
         where = report.write(
@@ -367,7 +402,7 @@ def feedback(options: Options, students: list[str] | None = None) -> list[str]:
     """nbgrader's feedback HTML for each graded student, ``jobs`` processes at a time."""
     import multiprocessing
 
-    from nngrader import nbgrader_steps as steps
+    from nngrader.host import nbgrader_steps as steps
 
     course = os.path.abspath(options.course)
     if students is None:
@@ -407,47 +442,106 @@ def _read(path: str) -> str | None:
 
 
 def _stored_key(path: str) -> str | None:
+    """The key of a stored run that may be reused; None for none, or one not to reuse.
+
+    A run that a fault of the grading machine spoiled (``machine_fault``: a sandbox that did
+    not start, a timeout on a loaded machine) is recorded for this batch but never reused.
+    """
     try:
-        with open(path) as f:
-            return json.load(f).get("key")
-    except (OSError, ValueError, AttributeError):
+        stored = RunResult.load(path)
+    except (OSError, ValueError):
         return None
+    return None if stored.machine_fault else stored.key
+
+
+def _digest(path: str) -> str:
+    """The SHA-256 of a stored run's file (what its nbgrader marker records)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _forget_runs(state: str, students: dict, regrade: list[str] | None) -> None:
+    """``--regrade``: drop the stored runs (and markers) of those students ([]: everyone's)."""
+    if regrade is None:
+        return
+    unknown = sorted(set(regrade) - set(students))
+    if unknown:
+        raise SystemExit(f"--regrade: no such student in the submissions: {', '.join(unknown)}")
+    for sid in regrade or list(students):
+        for suffix in (".json", ".nbgrader"):
+            _remove(os.path.join(state, sid + suffix))
 
 
 def write_csv(options: Options, students: dict, state: str) -> str:
-    from nngrader import nbgrader_steps as steps
+    """Write the grades CSV: one row per student, each built inside its own fault boundary."""
+    from nngrader.host import nbgrader_steps as steps
 
     rows, info = steps.scores(options.course, options.assignment, options.db_url)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_KEYS, lineterminator="\n")
     writer.writeheader()
     for sid, entry in sorted(students.items()):
-        row = {
-            "timestamp": "",
-            "raw_score": 0.0,
-            "late_submission_penalty": 0.0,
-            "score": 0.0,
-            **info,
-            "student_id": sid,
-            **rows.get(sid, {}),
-        }
-        reasons = list(entry["notes"])
-        if entry["notebooks"]:
-            try:
-                with open(os.path.join(state, f"{sid}.json")) as f:
-                    reasons += json.load(f)["reasons"]
-            except (OSError, ValueError, KeyError):
-                reasons.append("grader results missing")
-        elif not reasons:
-            reasons.append("no submission")
-        if row.get("manual"):
-            reasons.append(row["manual"])
-        row["reason"] = "; ".join(dict.fromkeys(reasons))
-        for key in ("raw_score", "late_submission_penalty", "score", "max_score"):
-            row[key] = round(float(row.get(key) or 0.0), 6)
+        try:
+            row = _row(sid, entry, rows.get(sid, {}), info, state)
+        except Exception as exc:  # a bug of ours: this row says so, the others are written
+            log.exception("the CSV row of %s failed", sid)
+            row = {**info, "student_id": sid, "reason": f"{NOT_GRADED}{_why(exc)}"}
+            row.update(raw_score=0.0, late_submission_penalty=0.0, score=0.0)
         writer.writerow({k: row.get(k, "") for k in CSV_KEYS})
     atomic_write(options.grades, buffer.getvalue())
     return options.grades
+
+
+def _row(sid: str, entry: dict, graded: dict, info: dict, state: str) -> dict:
+    """One student's CSV row: nbgrader's scores only for a run recorded in this batch."""
+    row = {
+        "timestamp": "",
+        "raw_score": 0.0,
+        "late_submission_penalty": 0.0,
+        "score": 0.0,
+        **info,
+        "student_id": sid,
+        **{k: graded[k] for k in ("last_name", "first_name", "email") if k in graded},
+    }
+    reasons = list(entry["notes"])
+    if entry.get("job") and not entry.get("not_graded"):
+        try:
+            stored = RunResult.load(os.path.join(state, f"{sid}.json"))
+            recorded = _read(os.path.join(state, f"{sid}.nbgrader"))
+            if recorded != _digest(os.path.join(state, f"{sid}.json")):
+                raise ValueError("not recorded")
+            reasons += stored.reasons
+        except (OSError, ValueError, KeyError, TypeError):
+            reasons.append(f"{NOT_GRADED}the grader's results are missing (run grade again)")
+        else:
+            row.update(graded)
+            if graded.get("manual"):
+                reasons.append(graded["manual"])
+    elif not reasons:
+        reasons.append("no submission")
+    reasons.sort(key=lambda r: not r.startswith(NOT_GRADED))  # why it is not graded, first
+    row["reason"] = cap_reasons(reasons)
+    for key in ("raw_score", "late_submission_penalty", "score", "max_score"):
+        row[key] = round(float(row.get(key) or 0.0), 6)
+    return row
+
+
+def cap_reasons(reasons: list[str]) -> str:
+    """The reason column: distinct reasons, each and all of them capped, the cuts marked.
+
+    Each reason keeps :data:`REASON_LIMIT` characters and the column :data:`REASONS_LIMIT`:
+    a reason is text a submission can make as long as it likes (a fault's message, a
+    ``grade_id``), and the CSV is read by LMS importers with field limits.
+    """
+    out, length, unique = [], 0, list(dict.fromkeys(reasons))
+    for i, reason in enumerate(unique):
+        reason = notebook.clip(reason, REASON_LIMIT)
+        if length + len(reason) > REASONS_LIMIT:
+            out.append(f"... [{len(unique) - i} more reasons cut]")
+            break
+        out.append(reason)
+        length += len(reason) + 2
+    return "; ".join(out)
 
 
 def _bar(total: int, what: str, enabled: bool):

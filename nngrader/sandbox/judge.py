@@ -1,7 +1,7 @@
 """The judge: the process that runs test cells, and never runs student code.
 
-Started by :mod:`nngrader.execute` next to each student's worker, in a sandbox of its own
-(same bubblewrap set-up and limits) as ``python -I -m nngrader.judge``. It speaks JSON
+Started by :mod:`nngrader.host.execute` next to each student's worker, in a sandbox of its own
+(same bubblewrap set-up and limits) as ``python -I -m nngrader.sandbox.judge``. It speaks JSON
 lines with the grader over two inherited pipes that no other process holds, and receives, for
 each test, one end of a socket whose other end the grader gives to the student's worker.
 
@@ -11,10 +11,11 @@ For each test it forks a child that
    numpy, nnlib and the standard modules the worker trusts, run here, never asked from the
    student side, so ``np`` and ``grading`` are the judge's own);
 2. asks the student side for the other names the test reads; they arrive as data (by value)
-   or as proxies (:mod:`nngrader.remote`);
+   or as proxies (:mod:`nngrader.sandbox.remote`);
 3. runs the test's source with the builtin ``exec`` and sends the verdict (``ok`` or
-   ``error``, the outputs, the student side's report of tampering and reference use) to the
-   grader, tagged with the command's nonce.
+   ``error``, the outputs, the student side's report of tampering, and any reference use:
+   a :class:`~nnlib.grading.ReferenceUsedError` raised by a stub of the student's nnlib
+   and seen crossing the link) to the grader, tagged with the command's nonce.
 
 Nothing received from the student side is unpickled or evaluated; a malformed reply fails the
 test. The student side cannot write to this process's pipes: they are not in its sandbox.
@@ -36,17 +37,17 @@ import signal
 import socket
 import sys
 
-from nngrader.worker import (
-    JsonLines,
-    _Capture,
-    _ended_reason,
-    _fork,
-    _jsonable,
-    _safe_str,
-    _streams,
+from nngrader.protocol import JsonLines, Quit, Reset, RunCell
+from nngrader.sandbox.process import (
+    Capture,
+    ended_reason,
+    fork,
+    jsonable,
     preload,
     receive_link,
+    safe_str,
     sandboxed_start,
+    stream_outputs,
 )
 
 _exec, _compile, _eval = exec, compile, eval
@@ -63,23 +64,29 @@ class Judge(JsonLines):
         self.tmp_at_start = set(_entries("/tmp")) if sandboxed else set()
 
     def serve(self) -> None:
-        hello = self.receive()
-        if hello is None:
+        received = self.receive_command()
+        if received is None:
             return
-        preload(hello.get("modules", []))
-        import nngrader.remote  # noqa: F401
+        hello, nonce = received
+        preload(list(getattr(hello, "modules", ())))
+        from nngrader.sandbox import remote
 
-        self.send({"nonce": hello["nonce"], "status": "ready"})
+        remote.delegate_to_student_side()  # (this process never runs student code: its own)
+
+        self.send({"nonce": nonce, "status": "ready"})
         while True:
-            cmd = self.receive()
-            if cmd is None or cmd.get("op") == "quit":
+            received = self.receive_command()
+            if received is None or isinstance(received[0], Quit):
                 return
-            if cmd.get("op") == "reset":
+            cmd, nonce = received
+            if isinstance(cmd, Reset):
                 self.reset()
                 reply = {"status": "ready"}
+            elif isinstance(cmd, RunCell):
+                reply = self.run_test(cmd, nonce)
             else:
-                reply = self.run_test(cmd)
-            reply["nonce"] = cmd["nonce"]
+                continue
+            reply["nonce"] = nonce
             self.send(reply)
 
     def reset(self) -> None:
@@ -105,30 +112,30 @@ class Judge(JsonLines):
         for entry in _entries(self.work):
             _remove(os.path.join(self.work, entry))
 
-    def run_test(self, cmd: dict) -> dict:
+    def run_test(self, cmd: RunCell, nonce: str) -> dict:
         link = receive_link(self.fdsock)
         if link is None:
             return {"status": "ended", "reason": "the grader passed no link for the test"}
-        pid = _fork()
+        pid = fork()
         if pid == 0:
             try:
                 self.fdsock.close()
                 reply = _judge(cmd, link)
-                reply["nonce"] = cmd["nonce"]
-                self.send(_jsonable(reply))
+                reply["nonce"] = nonce
+                self.send(jsonable(reply))
             finally:
                 os._exit(0)
         link.close()
         _, status = os.waitpid(pid, 0)
-        return {"status": "ended", "reason": _ended_reason(status)}
+        return {"status": "ended", "reason": ended_reason(status)}
 
 
-def _judge(cmd: dict, link: socket.socket) -> dict:
-    from nngrader import remote
+def _judge(cmd: RunCell, link: socket.socket) -> dict:
+    from nngrader.sandbox import remote
 
     os.setpgid(0, 0)
-    name = f"<test:{cmd.get('grade_id')}>"
-    stdout, stderr = _Capture("stdout"), _Capture("stderr")
+    name = f"<test:{cmd.grade_id}>"
+    stdout, stderr = Capture("stdout"), Capture("stderr")
 
     def student_output(out: str, err: str) -> None:
         if out:
@@ -143,12 +150,12 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
     report: dict = {}
     lost = False
     try:
-        for statement in cmd.get("prelude", []):
+        for statement in cmd.prelude:
             try:
                 _exec(_compile(statement, "<prelude>", "exec"), namespace)
             except Exception:
                 pass
-        tree = ast.parse(cmd["source"], name)
+        tree = ast.parse(cmd.source, name)
         wanted = sorted(
             n for n in _free_names(tree) if n not in namespace and not hasattr(builtins, n)
         )
@@ -160,7 +167,7 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
         if last is not None:
             value = _eval(_compile(last, name, "eval"), namespace)
     except BaseException as exc:
-        error = {"ename": type(exc).__name__, "evalue": _safe_str(exc)}
+        error = {"ename": type(exc).__name__, "evalue": safe_str(exc)}
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     if judge.broken is None:
@@ -174,7 +181,7 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
             "ename": "StudentSideError",
             "evalue": f"the link to the student's code failed: {judge.broken}",
         }
-    outputs = _streams(stdout, stderr, merge=True)
+    outputs = stream_outputs(stdout, stderr, merge=True)
     displays = report.get("displays") if type(report) is dict else None
     if type(displays) is str and len(displays) < 4_000_000:
         try:
@@ -186,7 +193,8 @@ def _judge(cmd: dict, link: socket.socket) -> dict:
     if value is not None:
         reply["value"] = value if type(value) in (int, float) else None
     reply["tamper"] = _strings(report.get("tamper"))
-    reply["reference"] = sorted(set(_strings(report.get("reference")) + judge.hits))
+    # reference use: a stub of the student's nnlib raised (seen here), never a self-report
+    reply["reference"] = sorted(set(judge.reference_used))
     if lost:
         reply["lost"] = True
     return reply

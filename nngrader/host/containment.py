@@ -5,13 +5,16 @@ Each notebook runs in its own bubblewrap sandbox:
 - no network (``--unshare-net``), its own process, IPC and host-name namespaces;
 - a file system that holds only read-only copies of ``/usr``, the Python installation, the
   virtual environment and the ``nnlib`` and ``nngrader`` packages, plus an empty private
-  ``/tmp`` (the working directory): the course folder, the gradebook, the source notebooks
-  and the other students' files do not exist in it;
+  ``/tmp`` (the working directory) and ``/dev/shm``, both sized within the memory limit:
+  the course folder, the gradebook, the source notebooks and the other students' files do
+  not exist in it; the student's side gets the assignment's nnlib, its forbidden names
+  stubbed (:mod:`nngrader.host.stubs`), bound over the real one;
 - a cleared environment (no instructor secrets): only ``PATH``, ``HOME=/tmp``, ``LANG`` and the
   grader's own settings;
 - an unprivileged user: when the grader runs as root, the worker drops to a user id of its own
   (one per parallel slot, so one student's fork bomb cannot use another's process quota);
-- resource limits (:class:`Limits`; every number is a command-line option).
+- resource limits (:class:`Limits`): address space, CPU time, processes, file size and
+  open files.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Limits:
         test_timeout: wall-clock seconds for one test cell [20 s]: correct code passes a test
             in well under a second, so this only ends code that hangs.
         start_timeout: seconds for the sandbox to start and import numpy and nnlib [120 s].
+        nofile: open files (descriptors) of each process [256].
         budget: wall-clock seconds for the whole submission, every notebook, every restart
             after a fault [600 s]; what is left when it runs out is not run, and the CSV's
             reason names those tests. Faults are not counted: each costs only its own cell.
@@ -62,6 +66,15 @@ class Limits:
     test_timeout: float = 20.0
     start_timeout: float = 120.0
     budget: float = 600.0
+    nofile: int = 256
+
+    def tmpfs_bytes(self) -> tuple[int, int]:
+        """Sizes of the sandbox's ``/tmp`` and ``/dev/shm``: a quarter and a sixteenth of the
+        memory limit. A tmpfs is memory that no process's address-space limit counts, so
+        both are kept well inside that limit (unsized, each could take half the machine's RAM).
+        """
+        mib = 1024 * 1024
+        return self.memory_mb * mib // 4, self.memory_mb * mib // 16
 
 
 class SandboxUnavailable(RuntimeError):
@@ -105,8 +118,19 @@ def _parents(path: str) -> list[str]:
     return args
 
 
-def environment(rfd: int, wfd: int, uid: int | None, fds: int | None = None) -> dict[str, str]:
-    """The whole environment the worker sees (nothing is inherited from the grader)."""
+def environment(
+    rfd: int,
+    wfd: int,
+    uid: int | None,
+    fds: int | None = None,
+    limits: Limits | None = None,
+    nnlib_path: str | None = None,
+) -> dict[str, str]:
+    """The whole environment the worker sees (nothing is inherited from the grader).
+
+    ``NNLIB_GRADER_TMPFS`` gives the zygote the sizes of the tmpfs mounts it makes for each
+    child; ``NNLIB_GRADER_NNLIB`` (without a sandbox only) a folder to put first on the path.
+    """
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
@@ -126,6 +150,10 @@ def environment(rfd: int, wfd: int, uid: int | None, fds: int | None = None) -> 
         env["NNLIB_GRADER_FDS"] = str(fds)
     if uid is not None:
         env["NNLIB_GRADER_UID"] = str(uid)
+    tmp, shm = (limits or Limits()).tmpfs_bytes()
+    env["NNLIB_GRADER_TMPFS"] = f"{tmp},{shm}"
+    if nnlib_path is not None:
+        env["NNLIB_GRADER_NNLIB"] = nnlib_path
     return env
 
 
@@ -135,17 +163,30 @@ def command(
     uid: int | None,
     unsafe: bool = False,
     fds: int | None = None,
-    module: str = "nngrader.worker",
+    module: str = "nngrader.sandbox.worker",
+    limits: Limits | None = None,
+    student_nnlib: str | None = None,
 ) -> tuple[list, dict]:
     """The argv and environment that start one worker or judge (sandboxed unless ``unsafe``).
 
     ``fds`` is a Unix socket over which the grader passes each test's link (see
-    :mod:`nngrader.judge`).
+    :mod:`nngrader.sandbox.judge`). ``student_nnlib`` is the folder of an nnlib package with
+    the assignment's forbidden names stubbed (:mod:`nngrader.host.stubs`): bound read-only
+    over nnlib's own folder, so the real one does not exist in the sandbox (without a
+    sandbox it only comes first on the path).
     """
+    limits = limits or Limits()
     python = [os.path.abspath(sys.executable), "-I", "-m", module]
-    env = environment(rfd, wfd, uid, fds)
     if unsafe:
-        return python, env
+        parent = os.path.dirname(student_nnlib) if student_nnlib else None
+        return python, environment(rfd, wfd, uid, fds, limits, parent)
+    env = environment(rfd, wfd, uid, fds, limits)
+    tmp, shm = limits.tmpfs_bytes()
+    overlay = []
+    if student_nnlib is not None:
+        from nngrader.host.stubs import nnlib_dir
+
+        overlay = ["--ro-bind", student_nnlib, nnlib_dir()]
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         check_available()  # raises SandboxUnavailable: bubblewrap is not installed
@@ -164,11 +205,20 @@ def command(
         # The private /tmp first: a venv or checkout under /tmp is bound on top of it, not hidden.
         "--perms",
         "1777",
+        "--size",
+        str(tmp),
         "--tmpfs",
         "/tmp",
         *_binds(),
+        *overlay,
         "--dev",
         "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        str(shm),
+        "--tmpfs",
+        "/dev/shm",
         "--proc",
         "/proc",
         "--perms",
@@ -190,6 +240,9 @@ def set_limits(limits: Limits, nproc: int | None = None) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize_mb * mib,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    nofile = limits.nofile if hard == resource.RLIM_INFINITY else min(limits.nofile, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     if nproc is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 

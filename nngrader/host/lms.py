@@ -147,7 +147,7 @@ def export(
     assignment); by default the assignment's name from the grades CSV. Returns the graded
     students missing from the roster (left out of the file).
     """
-    from nngrader.pipeline import atomic_write
+    from nngrader.host.pipeline import atomic_write
 
     if fmt not in FORMATS:
         raise ValueError(f"export format: expected one of {FORMATS}, got {fmt!r}")
