@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import lab  # noqa: E402
-
-from tests.test_book import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from book_build import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 BUGGY_NEURON = '''def step(z):
     """Heaviside step [z > 0], elementwise: an array of 0.0/1.0 of z's shape."""
