@@ -74,8 +74,10 @@ release-variants: $(STAMP)  ## one notebook per student with their parameters: m
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make release-variants ASSIGNMENT=<name> ROSTER=<csv>"; exit 2; }
 	$(BIN)/python -m nngrader release-variants "$(ASSIGNMENT)" "$(ROSTER)"
 
-lab: $(STAMP)  ## open JupyterLab on assignments/ (nbgrader's Validate button included)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=assignments
+# Students work in work/<name>/ (git-ignored), copied from assignments/ on first run and never
+# overwritten; tools/lab/ holds the lab's Jupyter config (no instructor or exchange panels).
+lab: $(STAMP)  ## open JupyterLab on your working copy work/ (NAMES="a1_neurons" for one; Validate included)
+	$(BIN)/python tools/lab.py $(NAMES)
 
 # Grading a class. SUBMISSIONS: one folder per student id (or an LMS zip); JOBS=0: one local
 # worker per core; SCHEDULER=tcp://host:8786: a running dask cluster instead; DB_URL: nbgrader's

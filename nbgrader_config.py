@@ -25,9 +25,9 @@ c.ClearSolutions.enforce_metadata = True
 
 # Autograding limits: a cell that runs longer than this fails (the MLP training cell of a5 takes
 # a few seconds); huge outputs and tracebacks are cut so one notebook cannot flood feedback.
+# (nbgrader's Execute always runs on after an error: allow_errors is not configurable there.)
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 # No c.IgnorePattern: its regex (r"\w+Warning: ") costs the square of a student's stderr on the

@@ -2,8 +2,10 @@
 
 ``python tools/nbmutate.py a4_layers`` generates one-bug variants of every solution region of
 ``solutions/a4_layers/a4_layers.ipynb`` (AST-based: swapped operators, dropped transposes,
-other axes, off-by-one constants, min/max swaps, deleted statements, ...) and reports the
-kill rate and every variant that the test cells fail to catch.
+other axes, off-by-one constants, min/max swaps, deleted statements, ...) plus the course's
+:data:`CATALOGUE` of typical mistakes, and reports the share the tests (hidden ones included)
+kill, every variant they fail to catch, and the share of catalogued mistakes that the
+*visible* checks alone catch (what a student sees before submitting: the target is all).
 
 Why in-process and not ``nbgrader autograde`` per variant: a kernel start costs seconds and an
 assignment has hundreds of variants. The verdict is the same because nbgrader's rule is simple
@@ -24,6 +26,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import select
 import signal
 import sys
@@ -95,47 +98,59 @@ def run_cells(cells: list[Cell], *, stop_early: bool = False) -> dict[str, bool]
     With ``stop_early`` the run ends at the first failing grade cell (enough to know a variant
     is caught); the remaining grade cells are reported as failed.
     """
+    return {gid: error is None for gid, error in diagnose(cells, stop_early=stop_early).items()}
+
+
+def diagnose(cells: list[Cell], *, stop_early: bool = False) -> dict[str, str | None]:
+    """Like :func:`run_cells`, but ``{grade_id: None if passed else the error's message}``
+    (``"stderr: ..."`` when the cell only wrote to stderr)."""
     namespace: dict[str, object] = {"__name__": "__main__"}
-    results: dict[str, bool] = {}
+    results: dict[str, str | None] = {}
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
     cwd = os.getcwd()
     try:
         for cell in cells:
             if cell.cell_type != "code":
                 continue
-            if stop_early and not all(results.values()):
+            if stop_early and any(v is not None for v in results.values()):
                 if cell.autograded:
-                    results[cell.grade_id] = False
+                    results[cell.grade_id] = "not run"
                 continue
             err = io.StringIO()
-            ok = True
+            error: str | None = None
             signal.alarm(CELL_TIMEOUT)
             try:
                 with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
                     code = compile(cell.source, f"<cell {cell.grade_id or cell.index}>", "exec")
                     exec(code, namespace)
-            except (Exception, _CellTimeout):
-                ok = False
+            except _CellTimeout:
+                error = "timeout"
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
             finally:
                 signal.alarm(0)
                 os.chdir(cwd)
+            if error is None and err.getvalue():
+                error = "stderr: " + err.getvalue()
             if cell.autograded:
-                results[cell.grade_id] = ok and not err.getvalue()
+                results[cell.grade_id] = error
     finally:
         signal.signal(signal.SIGALRM, old_handler)
     return results
 
 
 def run_forked(
-    cells: list[Cell], *, stop_early: bool, timeout: float = MUTANT_TIMEOUT
-) -> dict[str, bool] | None:
-    """:func:`run_cells` in a forked child (a fresh "kernel"); ``None`` if it died or hung."""
+    cells: list[Cell], *, stop_early: bool, timeout: float = MUTANT_TIMEOUT, messages: bool = False
+) -> dict | None:
+    """:func:`run_cells` (or :func:`diagnose`, with ``messages``) in a forked child (a fresh
+    "kernel"); ``None`` if it died or hung."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read_fd)
         try:
-            payload = json.dumps(run_cells(cells, stop_early=stop_early)).encode()
+            run = diagnose if messages else run_cells
+            payload = json.dumps(run(cells, stop_early=stop_early)).encode()
         except BaseException:
             payload = b"null"
         with os.fdopen(write_fd, "wb") as out:
@@ -396,6 +411,449 @@ def apply(cells: list[Cell], mutant: Mutant) -> list[Cell]:
     return out
 
 
+# --- the catalogue of typical mistakes ----------------------------------------------------------
+@dataclass(frozen=True)
+class Bug:
+    """A mistake a teaching assistant sees every week, as one edit of a solution cell.
+
+    Attributes:
+        name: what the student did, e.g. ``"forgot the bias"``.
+        cell: the ``grade_id`` of the solution cell it edits.
+        before: text of that cell (inside its solution region) that the bug replaces; every
+            occurrence is replaced.
+        after: the buggy text.
+        part: the ``grade_id`` of the test cell whose *visible* check must fail, and the only
+            one that may lose points (one bug, one part).
+        hint: a piece of that check's diagnosis: the likely bug it names.
+    """
+
+    name: str
+    cell: str
+    before: str
+    after: str
+    part: str
+    hint: str
+
+
+CATALOGUE: dict[str, list[Bug]] = {
+    "a1_neurons": [
+        Bug("step fires at 0 (>=)", "neuron", "(z > 0)", "(z >= 0)", "test_step", "not z >= 0"),
+        Bug("inverted step", "neuron", "(z > 0)", "(z < 0)", "test_step", "inverted"),
+        Bug(
+            "threshold_neuron without the bias",
+            "neuron",
+            "return step(X @ w + b)",
+            "return step(X @ w)",
+            "test_threshold_neuron",
+            "forgot the bias",
+        ),
+        Bug(
+            "threshold_neuron fires at the threshold (>=)",
+            "neuron",
+            "return step(X @ w + b)",
+            "return (X @ w + b >= 0).astype(float)",
+            "test_threshold_neuron",
+            "not >= 0",
+        ),
+        Bug(
+            "perceptron update with the sign flipped",
+            "perceptron",
+            "(y - y_hat)",
+            "(y_hat - y)",
+            "test_perceptron_update",
+            "sign is flipped",
+        ),
+        Bug(
+            "perceptron predicts 1 at the threshold (>=)",
+            "perceptron",
+            "y_hat = 1.0 if x @ w + b > 0 else 0.0",
+            "y_hat = 1.0 if x @ w + b >= 0 else 0.0",
+            "test_perceptron_update",
+            "not >=",
+        ),
+        Bug(
+            "perceptron update in place",
+            "perceptron",
+            "new_w = w + lr * (y - y_hat) * x",
+            "w += lr * (y - y_hat) * x\n    new_w = w",
+            "test_perceptron_update",
+            "in place",
+        ),
+        Bug(
+            "perceptron update without the learning rate",
+            "perceptron",
+            "new_w = w + lr * (y - y_hat) * x",
+            "new_w = w + (y - y_hat) * x",
+            "test_perceptron_update",
+            "forgot the learning rate",
+        ),
+        Bug(
+            "training does not stop after an epoch without mistakes",
+            "perceptron",
+            "if mistakes == 0:",
+            "if mistakes == 0 and epoch == max_epochs:",
+            "test_train_separable",
+            "stop after the first epoch without a mistake",
+        ),
+    ],
+    "a2_regression": [
+        Bug(
+            "mse_grad without 1/N",
+            "losses",
+            "2.0 * (y_hat - y) / y.shape[0]",
+            "2.0 * (y_hat - y)",
+            "test_mse_grad",
+            "missing 1/N",
+        ),
+        Bug(
+            "mse_grad without the factor 2",
+            "losses",
+            "2.0 * (y_hat - y) / y.shape[0]",
+            "(y_hat - y) / y.shape[0]",
+            "test_mse_grad",
+            "factor 2",
+        ),
+        Bug(
+            "mae_grad without 1/N",
+            "losses",
+            "np.sign(y_hat - y) / y.shape[0]",
+            "np.sign(y_hat - y)",
+            "test_mae_grad",
+            "without 1/N",
+        ),
+        Bug(
+            "gradient descent climbs",
+            "gradient_descent",
+            "w = w - lr",
+            "w = w + lr",
+            "test_gradient_descent",
+            "wrong sign",
+        ),
+        Bug(
+            "sigmoid with e^z",
+            "sigmoid_logloss",
+            "np.exp(-np.logaddexp(0.0, -z))",
+            "np.exp(-np.logaddexp(0.0, z))",
+            "test_sigmoid",
+            "e^z instead of e^-z",
+        ),
+        Bug(
+            "log-loss without the stability trick",
+            "sigmoid_logloss",
+            "np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))))",
+            "np.mean(-y * np.log(sigmoid(z)) - (1 - y) * np.log(1 - sigmoid(z)))",
+            "test_log_loss",
+            "numerically stable",
+        ),
+        Bug(
+            "log_loss_grad with the sign flipped",
+            "sigmoid_logloss",
+            "(sigmoid(z) - y) / z.shape[0]",
+            "(y - sigmoid(z)) / z.shape[0]",
+            "test_log_loss_grad",
+            "sign is flipped",
+        ),
+        Bug(
+            "log_loss_grad without 1/N",
+            "sigmoid_logloss",
+            "(sigmoid(z) - y) / z.shape[0]",
+            "(sigmoid(z) - y)",
+            "test_log_loss_grad",
+            "missing 1/N",
+        ),
+    ],
+    "a3_autograd": [
+        Bug(
+            "= instead of += on .grad",
+            "value",
+            "self.grad += out.grad\n            other.grad += out.grad",
+            "self.grad = out.grad\n            other.grad = out.grad",
+            "test_add",
+            "overwrote .grad",
+        ),
+        Bug(
+            "product rule with the operand itself",
+            "value",
+            "self.grad += other.data * out.grad",
+            "self.grad += self.data * out.grad",
+            "test_mul",
+            "the operand itself",
+        ),
+        Bug(
+            "power rule without lowering the exponent",
+            "value",
+            "k * self.data ** (k - 1)",
+            "k * self.data**k",
+            "test_pow",
+            "lower the exponent",
+        ),
+        Bug(
+            "exp' as x",
+            "value",
+            "self.grad += out.data * out.grad",
+            "self.grad += self.data * out.grad",
+            "test_exp",
+            "used x instead of e^x",
+        ),
+        Bug(
+            "tanh' without the square",
+            "value",
+            "(1.0 - out.data**2)",
+            "(1.0 - out.data)",
+            "test_tanh",
+            "missing the square",
+        ),
+        Bug(
+            "x (1 - x) for the sigmoid's derivative",
+            "value",
+            "s * (1.0 - s) * out.grad",
+            "x * (1.0 - x) * out.grad",
+            "test_sigmoid",
+            "x (1 - x)",
+        ),
+        Bug(
+            "backward() in topological instead of reverse order",
+            "value",
+            "for node in reversed(order):",
+            "for node in order:",
+            "test_backward",
+            "reverse topological order",
+        ),
+        Bug(
+            "backward() does not seed the root's gradient",
+            "value",
+            "self.grad = 1.0",
+            "self.grad = self.grad",
+            "test_backward",
+            "seed",
+        ),
+    ],
+    "a4_layers": [
+        Bug(
+            "Linear.forward without the bias",
+            "linear",
+            "return X @ self.weight.value + self.bias.value",
+            "return X @ self.weight.value",
+            "test_linear_forward",
+            "forgot the bias",
+        ),
+        Bug(
+            "Linear.backward without the transpose of W",
+            "linear",
+            "return grad_out @ self.weight.value.T",
+            "return grad_out @ self.weight.value",
+            "test_linear_backward",
+            "a missing .T",
+        ),
+        Bug(
+            "bias gradient summed over the wrong axis",
+            "linear",
+            "grad_out.sum(axis=0)",
+            "grad_out.sum(axis=1)",
+            "test_linear_backward",
+            "wrong axis",
+        ),
+        Bug(
+            "dW transposed",
+            "linear",
+            "X.T @ grad_out",
+            "grad_out.T @ X",
+            "test_linear_backward",
+            "dL/dW transposed",
+        ),
+        Bug(
+            "bias gradient summed over everything",
+            "linear",
+            "grad_out.sum(axis=0)",
+            "grad_out.sum()",
+            "test_linear_backward",
+            "summed over everything",
+        ),
+        Bug(
+            "= instead of += on .grad",
+            "linear",
+            "self.weight.grad += X.T @ grad_out",
+            "self.weight.grad = X.T @ grad_out",
+            "test_linear_backward",
+            "overwrote .grad",
+        ),
+        Bug(
+            "ReLU backward mask flipped",
+            "activations",
+            "self._cache = X > 0",
+            "self._cache = X < 0",
+            "test_relu",
+            "mask flipped",
+        ),
+        Bug(
+            "ReLU backward edits grad_out in place",
+            "activations",
+            "return grad_out * self._cache",
+            "grad_out[~self._cache] = 0\n        return grad_out",
+            "test_relu",
+            "in place",
+        ),
+        Bug(
+            "x (1 - x) for the sigmoid's derivative",
+            "activations",
+            "out = 1.0 / (1.0 + np.exp(-X))\n        self._cache = out",
+            "out = 1.0 / (1.0 + np.exp(-X))\n        self._cache = X",
+            "test_sigmoid",
+            "x (1 - x) of the input",
+        ),
+        Bug(
+            "tanh' without the square",
+            "activations",
+            "(1.0 - t**2)",
+            "(1.0 - t)",
+            "test_tanh",
+            "missing the square",
+        ),
+        Bug(
+            "cross-entropy gradient without 1/N",
+            "softmax_ce",
+            "return grad / n",
+            "return grad",
+            "test_softmax_ce_backward",
+            "missing 1/N",
+        ),
+        Bug(
+            "cross-entropy without the max shift",
+            "softmax_ce",
+            "shifted = logits - logits.max(axis=1, keepdims=True)",
+            "shifted = logits",
+            "test_softmax_ce_stable",
+            "numerically stable",
+        ),
+        Bug(
+            "dropout keeps u < p",
+            "dropout",
+            "self.rng.random(X.shape) >= self.p",
+            "self.rng.random(X.shape) < self.p",
+            "test_dropout_train",
+            "u < p",
+        ),
+        Bug(
+            "dropout without the 1 / (1 - p) scaling",
+            "dropout",
+            "mask = (self.rng.random(X.shape) >= self.p) / (1.0 - self.p)",
+            "mask = (self.rng.random(X.shape) >= self.p) * 1.0",
+            "test_dropout_train",
+            "forgot to scale",
+        ),
+        Bug(
+            "dropout active in eval mode",
+            "dropout",
+            "if not self.training or self.p == 0:",
+            "if self.p == 0:",
+            "test_dropout_eval",
+            "eval() must be the identity",
+        ),
+    ],
+    "a5_mlp": [
+        Bug(
+            "ReLU after the last layer",
+            "mlp",
+            "if i < len(sizes) - 2:",
+            "if True:",
+            "test_mlp_forward",
+            "a ReLU after the last layer",
+        ),
+        Bug(
+            "backward through the layers in forward order",
+            "mlp",
+            "for layer in reversed(self.layers):",
+            "for layer in self.layers:",
+            "test_mlp_backward",
+            "reverse order",
+        ),
+        Bug(
+            "SGD climbs",
+            "sgd",
+            "p.value -= self.lr * v",
+            "p.value += self.lr * v",
+            "test_sgd_plain",
+            "sign flipped",
+        ),
+        Bug(
+            "SGD forgets the velocity",
+            "sgd",
+            "v *= self.momentum\n            v += g",
+            "v[...] = g",
+            "test_sgd_momentum",
+            "momentum missing",
+        ),
+        Bug(
+            "SGD without weight decay",
+            "sgd",
+            "g = p.grad + self.weight_decay * p.value",
+            "g = p.grad",
+            "test_sgd_weight_decay",
+            "weight decay missing",
+        ),
+    ],
+}
+
+
+def visible(cells: list[Cell]) -> list[Cell]:
+    """The cells as the student's release has them: hidden tests removed."""
+    pattern = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+    return [
+        dataclasses.replace(c, source=pattern.sub("", c.source)) if c.autograded else c
+        for c in cells
+    ]
+
+
+def with_bug(cells: list[Cell], bug: Bug) -> list[Cell]:
+    """The cells with ``bug`` put into its solution cell."""
+    out = list(cells)
+    for i, cell in enumerate(cells):
+        if cell.grade_id == bug.cell:
+            if bug.before not in cell.source:
+                raise ValueError(f"{bug.name}: {bug.before!r} is not in cell {bug.cell}")
+            out[i] = dataclasses.replace(cell, source=cell.source.replace(bug.before, bug.after))
+            return out
+    raise ValueError(f"{bug.name}: no cell {bug.cell}")
+
+
+def check_catalogue(assignment: str) -> dict:
+    """Run the visible checks on every catalogued bug of ``assignment``.
+
+    Returns the report: for each bug whether its own part's visible check fails (``caught``),
+    whether that diagnosis names it (``hinted``) and which other parts lose points with it,
+    in the visible checks (``collateral``) and with the hidden tests too
+    (``collateral_hidden``): none may; plus ``visible_catch``, the share caught.
+    """
+    warm_up()
+    full = read_cells(source_path(assignment))
+    cells = visible(full)
+    bugs = CATALOGUE.get(assignment, [])
+    rows = []
+    for bug in bugs:
+        verdicts = run_forked(with_bug(cells, bug), stop_early=False, messages=True) or {}
+        graded = run_forked(with_bug(full, bug), stop_early=False) or {}
+        message = verdicts.get(bug.part)
+        rows.append(
+            {
+                "bug": bug.name,
+                "part": bug.part,
+                "caught": message is not None,
+                "hinted": message is not None and bug.hint in message,
+                "collateral": sorted(g for g, m in verdicts.items() if m and g != bug.part),
+                "collateral_hidden": sorted(
+                    g for g, ok in graded.items() if not ok and g != bug.part
+                ),
+                "message": message,
+            }
+        )
+    caught = sum(r["caught"] for r in rows)
+    return {
+        "assignment": assignment,
+        "bugs": rows,
+        "visible_catch": caught / len(rows) if rows else 1.0,
+    }
+
+
 def warm_up() -> None:
     """Import what every notebook imports, once, before forking (each child starts warm)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -407,19 +865,25 @@ def warm_up() -> None:
 
 
 def sweep(assignment: str, *, limit: int | None = None) -> dict:
-    """Run every variant of ``assignment``; return the report as a dict."""
+    """Run every variant of ``assignment`` (the AST mutants and the catalogue's bugs) against
+    all the tests, hidden ones included, and the catalogue against the visible checks alone;
+    return the report as a dict."""
     warm_up()
     cells = read_cells(source_path(assignment))
     full, total = score(cells, run_forked(cells, stop_early=False))
-    variants = mutants(cells)[:limit]
+    variants = [(m.key, apply(cells, m)) for m in mutants(cells)[:limit]]
+    variants += [
+        (f"catalogue: {b.name}", with_bug(cells, b)) for b in CATALOGUE.get(assignment, [])
+    ]
     survivors, killed = [], 0
     started = time.monotonic()
-    for m in variants:
-        got, _ = score(cells, run_forked(apply(cells, m), stop_early=True))
+    for key, variant in variants:
+        got, _ = score(cells, run_forked(variant, stop_early=True))
         if got < total:
             killed += 1
         else:
-            survivors.append(m.key)
+            survivors.append(key)
+    catalogue = check_catalogue(assignment)
     return {
         "assignment": assignment,
         "solution_score": full,
@@ -428,6 +892,9 @@ def sweep(assignment: str, *, limit: int | None = None) -> dict:
         "killed": killed,
         "kill_rate": killed / len(variants) if variants else 1.0,
         "survivors": survivors,
+        "catalogued": len(catalogue["bugs"]),
+        "visible_catch": catalogue["visible_catch"],
+        "visible_missed": [r["bug"] for r in catalogue["bugs"] if not r["caught"]],
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -444,11 +911,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for r in reports:
         print(
-            f"{r['assignment']}: solution {r['solution_score']:g}/{r['max_score']:g}, killed "
-            f"{r['killed']}/{r['mutants']} ({100 * r['kill_rate']:.1f}%) in {r['seconds']} s"
+            f"{r['assignment']}: solution {r['solution_score']:g}/{r['max_score']:g}; the hidden "
+            f"tests kill {r['killed']}/{r['mutants']} mutants ({100 * r['kill_rate']:.1f}%); "
+            f"the visible checks catch {100 * r['visible_catch']:.0f}% of the "
+            f"{r['catalogued']} catalogued bugs; {r['seconds']} s"
         )
         for key in r["survivors"]:
             print("  survivor:", key)
+        for name in r["visible_missed"]:
+            print("  passed by the visible checks:", name)
     return 0
 
 

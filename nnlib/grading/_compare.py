@@ -136,4 +136,24 @@ def assert_close(
         message += f"; likely bug: {bug}"
     if note:
         message += f". {note}"
-    raise GradingError(message)
+    raise GradingError(
+        message.rstrip(".") + "." + "".join(f"\n{line}" for line in excerpt(got, want, bad))
+    )
+
+
+def _row(x: np.ndarray) -> str:
+    return np.array2string(
+        x, precision=4, threshold=8, edgeitems=3, separator=", ", max_line_width=10_000
+    )
+
+
+def excerpt(got: np.ndarray, want: np.ndarray, bad: np.ndarray) -> list[str]:
+    """Two short lines, expected and got, of the row holding the first wrong element."""
+    if got.ndim == 0:
+        return []
+    index = tuple(int(i) for i in _unravel(_argmax(bad), got.shape))
+    where = "" if got.ndim == 1 else f" (row {index[:-1]})"
+    return [
+        f"expected{where}: {_row(want[index[:-1]])}",
+        f"got{where}:{' ' * 6}{_row(got[index[:-1]])}",
+    ]

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import math
 import numbers
+import sysconfig
+import textwrap
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -37,8 +41,76 @@ _default_rng = np.random.default_rng
 _math_isfinite = math.isfinite
 
 
+#: The width of a diagnosis block: ``nbgrader validate`` cuts lines at 90 - 3 characters
+#: after indenting them by 4.
+WIDTH = 82
+
+
 class GradingError(AssertionError):
-    """A check failed. The message says which check, where, expected vs got, and why."""
+    """A check failed. The message says which check, where, expected vs got, and why.
+
+    The first line of the message is self-contained (the grader's CSV reason and the class
+    report read it); later lines add an excerpt of the arrays and the student's own line.
+    In a notebook, IPython shows :meth:`_render_traceback_` instead of a traceback: the
+    diagnosis alone, wrapped to fit ``nbgrader validate``'s 90 columns, with no frame of
+    nnlib's internals and no list of hints.
+
+    Attributes:
+        student_line: the line of the student's code where it failed, when it was found.
+    """
+
+    student_line: str | None = None
+
+    def __init__(self, message: str = "", *, student_line: str | None = None) -> None:
+        super().__init__(message)
+        if student_line:
+            self.student_line = student_line
+
+    def block(self, width: int = WIDTH) -> list[str]:
+        """The diagnosis as lines of at most ``width`` characters."""
+        lines = str(self).splitlines() or [""]
+        if self.student_line and "your line:" not in str(self):
+            lines.append(f"your line: {self.student_line}")
+        out = textwrap.wrap(
+            f"{type(self).__name__}: {lines[0]}", width, subsequent_indent="    "
+        ) or [type(self).__name__]
+        for line in lines[1:]:
+            out += textwrap.wrap(line.strip(), width, initial_indent="  ", subsequent_indent="    ")
+        return out
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (and so Validate and nbgrader's feedback) shows for this error."""
+        red, reset = "\x1b[0;31m", "\x1b[0m"
+        head, *rest = self.block()
+        name = type(self).__name__
+        return [red + name + reset + head[len(name) :], *rest]
+
+
+def student_line(exc: BaseException) -> str | None:
+    """The last line of the traceback of ``exc`` that is the student's code (a notebook cell
+    or a file outside nnlib, numpy and the Python installation), or ``None``."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        filename = code.co_filename
+        if not any(filename.startswith(prefix) for prefix in _LIBRARY_PREFIXES):
+            text = linecache.getline(filename, tb.tb_lineno).strip()
+            if text:
+                found = text
+        tb = tb.tb_next
+    return found
+
+
+_LIBRARY_PREFIXES = tuple(
+    {
+        str(Path(__file__).resolve().parent.parent),
+        str(Path(np.__file__).resolve().parent),
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+    }
+)
 
 
 @contextlib.contextmanager
@@ -184,11 +256,14 @@ def as_result(
     return copy
 
 
-def as_scalar(x: object, what: str, *, unstable_hint: bool = False) -> float:
-    """Check that a student returned one finite real number (float64 precision).
+def as_scalar(x: object, what: str, *, unstable_hint: bool = False, kind: str = "float64") -> float:
+    """Check that a student returned one finite real number.
 
     Accepts a Python ``float``/``int``, a numpy float64/integer scalar or a 0-d float64
-    array; rejects ``bool``, float32, arrays with more than one element and NaN/inf.
+    array; rejects ``bool``, arrays with more than one element and NaN/inf. With
+    ``kind="float64"`` (a computed result) a float32/float16 number is rejected as float32
+    precision; with ``kind="real"`` (where the notebook asks for "a number", such as a bias
+    chosen by hand) a number of any real dtype is accepted.
     """
     if isinstance(x, bool | np.bool_):
         raise GradingError(f"{what}: type check failed: expected a number, got {x!r}")
@@ -204,7 +279,7 @@ def as_scalar(x: object, what: str, *, unstable_hint: bool = False) -> float:
                 )
             )
         x = x[()]
-    if isinstance(x, np.floating) and x.dtype != _float64:
+    if isinstance(x, np.floating) and x.dtype != _float64 and kind == "float64":
         raise GradingError(
             f"{what}: dtype check failed: expected a float64 number, got {x.dtype}; likely bug: "
             "float32 precision"

@@ -12,14 +12,16 @@ partial credit).
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from nnlib.grading import _reference
-from nnlib.grading._compare import RTOL, Hint, assert_close
+from nnlib.grading._compare import RTOL, Hint, assert_close, matches
 from nnlib.grading._guard import forbid_reference
 from nnlib.grading._safe import (
+    _LIBRARY_PREFIXES,
     GradingError,
     _array,
     _array_equal,
@@ -30,6 +32,7 @@ from nnlib.grading._safe import (
     as_scalar,
     quiet,
     shape_str,
+    student_line,
 )
 
 __all__ = [
@@ -74,12 +77,89 @@ def _unchanged(before: object, after: object) -> bool:
     return True  # scalars and the like cannot be mutated in place
 
 
+ErrorHint = Callable[[BaseException], "str | None"]
+
+
+def not_attempted(what: str, owner: str | None = None) -> GradingError:
+    """The error of a part whose code is still the stub.
+
+    Args:
+        what: the call being checked, e.g. ``"threshold_neuron (inputs of shape ...)"``.
+        owner: the qualified name of another student function that raised
+            ``NotImplementedError`` (the ``step`` that ``threshold_neuron`` calls): the
+            message then says this part cannot be checked until that one is written.
+    """
+    name = re.split(r" \(| at |\(|: ", what, maxsplit=1)[0].strip()
+    if owner:
+        owner = owner.split(".<locals>", 1)[0]
+        if owner.split(".", 1)[0] not in what:
+            return GradingError(
+                f"{name}: cannot be checked yet: it calls {owner}, which is not attempted "
+                f"(replace `raise NotImplementedError()` in {owner} with your code)"
+            )
+        name = owner
+    return GradingError(
+        f"{name}: not attempted: replace `raise NotImplementedError()` with your code"
+    )
+
+
+def _raiser(exc: BaseException, fn: Callable[..., object]) -> str | None:
+    """The qualified name of the student function that raised ``exc`` (the innermost student
+    frame of its traceback); ``None`` when that is ``fn`` itself or unknown."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(_LIBRARY_PREFIXES):
+            found = code
+        tb = tb.tb_next
+    own = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if found is None or found is own:
+        return None
+    return getattr(found, "co_qualname", found.co_name)
+
+
+def forward_fails(name: str, error: GradingError, backward: Callable[[], object]) -> GradingError:
+    """The error of a backward check whose forward fails (``error``): "not attempted" when
+    ``backward`` (called once, before any forward) is still the stub, else that backward
+    cannot be checked until forward works."""
+    stem = name.split("(", 1)[0]
+    try:
+        with quiet(), forbid_reference([], name):
+            backward()
+    except NotImplementedError as exc:
+        if exc.__traceback__ is not None:
+            return not_attempted(f"{stem}.backward")
+    except Exception:
+        pass
+    return GradingError(
+        f"{stem}.backward: cannot be checked yet: it needs forward, which fails: fix forward "
+        f"first ({str(error).splitlines()[0]})"
+    )
+
+
+def _common_error_hint(exc: BaseException) -> str | None:
+    text = str(exc)
+    if isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text):
+        return (
+            "a matrix product of mismatched shapes: a missing or extra .T (write the shapes "
+            "of both factors next to the line)"
+        )
+    if isinstance(exc, ValueError) and "broadcast" in text:
+        return (
+            "two arrays of different shapes in one elementwise operation: a sum over the "
+            "wrong axis or a transposed array"
+        )
+    return None
+
+
 def call(
     fn: Callable[..., object],
     *args: object,
     what: str,
     forbid: Forbid = (),
     names: Sequence[str] = (),
+    error_hint: ErrorHint | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> object:
     """Call student code quietly with the references disabled; check it kept its inputs.
 
@@ -89,6 +169,13 @@ def call(
         what: how to name the call in messages, e.g. ``"Linear.backward(grad_out)"``.
         forbid: references to disable during the call (functions, classes, dotted names).
         names: the argument names, for the mutation message.
+        error_hint: names the likely bug behind an exception the student's code raised
+            (e.g. a matmul shape error in a backward pass: a missing transpose).
+        subjects: qualified-name prefixes of the student code this part is about (e.g.
+            ``["Linear.backward"]``): a forbidden reference called from other student code
+            is that code's part's business (see :func:`nnlib.grading.forbid_reference`).
+            Default: the qualified name of ``fn`` when it is the student's function or
+            method, else every call counts.
 
     Returns:
         Whatever ``fn`` returned.
@@ -98,17 +185,22 @@ def call(
             reference or modified one of its array arguments.
     """
     before = [_snapshot(a) for a in args]
-    with quiet(), forbid_reference([*forbid, _reference], what):
+    if subjects is None:
+        subjects = _default_subjects(fn)
+    with quiet(), forbid_reference([*forbid, _reference], what, subjects):
         try:
             result = fn(*args)
-        except NotImplementedError:
-            raise GradingError(
-                f"{what}: not implemented yet: replace `raise NotImplementedError()` with your code"
-            ) from None
+        except NotImplementedError as exc:
+            raise not_attempted(what, _raiser(exc, fn)) from None
         except GradingError:
             raise
         except Exception as exc:
-            raise GradingError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+            with quiet():
+                bug = (error_hint(exc) if error_hint else None) or _common_error_hint(exc)
+            message = f"{what} raised {type(exc).__name__}: {' '.join(str(exc).split())}"
+            if bug:
+                message += f"; likely bug: {bug}"
+            raise GradingError(message, student_line=student_line(exc)) from None
     for i, (old, new) in enumerate(zip(before, args, strict=True)):
         if not _unchanged(old, new):
             name = names[i] if i < len(names) else f"argument {i + 1}"
@@ -118,6 +210,17 @@ def call(
                 "followed by out[...] = ...); work on a copy (x = x.copy()) or build a new array"
             )
     return result
+
+
+def _default_subjects(fn: Callable[..., object]) -> list[str] | None:
+    """The student function (or method) itself; ``None`` (every call counts) for anything
+    else, such as a check's own lambda."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None or code.co_filename.startswith(_LIBRARY_PREFIXES):
+        return None
+    if code.co_name == "<lambda>":
+        return None
+    return [code.co_qualname]
 
 
 def _coerce(result: object, reference: object, what: str, kind: str, unstable: bool) -> object:
@@ -144,6 +247,7 @@ def check_function(
     hints: Callable[..., Sequence[Hint]] | None = None,
     batch_axis: int | None = 0,
     unstable: bool = False,
+    own_helpers: Callable[..., object] | None = None,
 ) -> None:
     """Compare ``student(*args)`` with ``reference(*args)`` on every case.
 
@@ -160,6 +264,9 @@ def check_function(
         batch_axis: the axis of the first array argument that is the batch ``N``, to
             recognise a missing ``1/N``; ``None`` when there is none.
         unstable: the cases contain extreme inputs (a NaN means an unstable formula).
+        own_helpers: ``own_helpers(*args)`` is what a right ``student`` returns when it calls
+            the student's own (perhaps wrong) functions of earlier parts; an answer equal to
+            it passes, so that a bug costs only the part where it is.
     """
     for args in cases:
         args = [_snapshot(a) for a in args]
@@ -171,9 +278,26 @@ def check_function(
         got = _coerce(got, want, what, kind, unstable)
         first = next((a for a in args if type(a) is _ndarray and a.ndim), None)
         batch = first.shape[batch_axis] if first is not None and batch_axis is not None else None
+        if own_helpers is not None and _same_as_own_helpers(got, want, own_helpers, args, rtol):
+            continue
         with quiet():
             wrong = list(hints(*[_snapshot(a) for a in args])) if hints else []
         assert_close(got, want, what, batch=batch, hints=wrong, rtol=rtol)
+
+
+def _same_as_own_helpers(
+    got: object, want: object, own_helpers: Callable[..., object], args: list, rtol: float
+) -> bool:
+    """``got`` is wrong, but exactly what a right implementation built on the student's own
+    earlier functions returns."""
+    if matches(_array(got, dtype=_float64), _array(want, dtype=_float64), rtol):
+        return False
+    try:
+        with quiet():
+            theirs = _array(own_helpers(*[_snapshot(a) for a in args]), dtype=_float64)
+    except Exception:
+        return False
+    return matches(_array(got, dtype=_float64), theirs, rtol)
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6):
@@ -222,12 +346,13 @@ def check_gradient(
     arg_names: Sequence[str] = (),
     hints: Callable[..., Sequence[Hint]] | None = None,
     unstable: bool = False,
+    own_helpers: Callable[..., object] | None = None,
 ) -> None:
     """Compare ``student_grad(*args)`` with the gradient of ``loss(*args)`` w.r.t. ``args[wrt]``.
 
     The expected gradient is ``reference_grad(*args)`` when given (after verifying it against
     central differences of ``loss``), else the central differences themselves (compared with
-    a tolerance that suits them).
+    a tolerance that suits them). ``own_helpers`` as in :func:`check_function`.
     """
     for args in cases:
         args = [_snapshot(a) for a in args]
@@ -248,6 +373,8 @@ def check_gradient(
                 want, rtol = numeric, 1e-5
         got = call(student_grad, *args, what=what, forbid=forbid, names=arg_names)
         got = as_result(got, what, want.shape, unstable_hint=unstable)
+        if own_helpers is not None and _same_as_own_helpers(got, want, own_helpers, args, rtol):
+            continue
         with quiet():
             wrong = list(hints(*[_snapshot(a) for a in args])) if hints else []
         batch = args[wrt].shape[0] if args[wrt].ndim else None
@@ -280,6 +407,9 @@ def check_layer(
     numerical: bool = True,
     unstable: bool = False,
     repeat: int = 1,
+    forward: bool = True,
+    backward_error_hint: ErrorHint | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> None:
     """Forward and backward of a student layer against nnlib's, on the same parameters.
 
@@ -303,6 +433,11 @@ def check_layer(
         backward_hints: ``backward_hints(X, grad_out)`` -> likely wrong input gradients.
         numerical: verify the reference against central differences.
         unstable: X contains extreme values.
+        forward: compare forward's output (``False``: a backward check; forward still runs,
+            to fill the cache, but a wrong output is the forward part's business).
+        backward_error_hint: names the likely bug behind an exception raised by backward.
+        subjects: the student code this part is about, for attributing a reference call
+            (default: the method called); ``()`` for a stack of parts checked elsewhere.
         repeat: run forward and backward this many times on the same layers (new random
             inputs of X's shape and scale after the first), e.g. to see a new dropout mask.
     """
@@ -336,11 +471,27 @@ def check_layer(
         with quiet():
             want = _array(reference.forward(_array(X, copy=True)), dtype=_float64)
         what = f"{name}.forward(X) in {mode} mode, X of shape {shape_str(X.shape)}"
-        got = call(student.forward, _array(X, copy=True), what=what, forbid=forbid, names=["X"])
-        got = as_result(got, what, want.shape, unstable_hint=unstable)
-        with quiet():
-            wrong = list(forward_hints(_array(X, copy=True))) if forward_hints else []
-        assert_close(got, want, what, batch=X.shape[0], hints=wrong)
+        if forward:
+            got = call(
+                student.forward,
+                _array(X, copy=True),
+                what=what,
+                forbid=forbid,
+                names=["X"],
+                subjects=subjects,
+            )
+            got = as_result(got, what, want.shape, unstable_hint=unstable)
+            with quiet():
+                wrong = list(forward_hints(_array(X, copy=True))) if forward_hints else []
+            assert_close(got, want, what, batch=X.shape[0], hints=wrong)
+        else:
+            try:
+                # only to fill the cache: forward's own reference use is its part's business
+                call(student.forward, _array(X, copy=True), what=what, forbid=forbid, subjects=())
+            except GradingError as exc:
+                raise forward_fails(
+                    name, exc, lambda shape=want.shape: student.backward(rng.standard_normal(shape))
+                ) from None
         if not backward:
             continue
 
@@ -349,7 +500,13 @@ def check_layer(
             want_dX = _array(reference.backward(_array(G, copy=True)), dtype=_float64)
         what = f"{name}.backward(grad_out) in {mode} mode, grad_out of shape {shape_str(G.shape)}"
         got = call(
-            student.backward, _array(G, copy=True), what=what, forbid=forbid, names=["grad_out"]
+            student.backward,
+            _array(G, copy=True),
+            what=what,
+            forbid=forbid,
+            names=["grad_out"],
+            error_hint=backward_error_hint,
+            subjects=subjects,
         )
         got = as_result(got, f"{what}, the returned dL/dX", want_dX.shape, unstable_hint=unstable)
         with quiet():
@@ -375,6 +532,13 @@ def check_layer(
                 grad_hints.append(
                     ("transposed (X.T @ grad_out, not grad_out.T @ X)", initial[key] + fresh.T)
                 )
+            if fresh.ndim == 1:
+                grad_hints += [
+                    (
+                        "summed over everything: sum over the batch only, axis=0",
+                        initial[key] + float(np.sum(G)),
+                    ),
+                ]
             assert_close(s_grad, ref_param.grad, grad_what, batch=X.shape[0], hints=grad_hints)
     if numerical and backward and repeat == 1:
         _verify_layer_reference(make_reference, reference, X, G, r_params, initial, training)
@@ -420,8 +584,14 @@ def check_loss(
     forward_hints: Callable[..., Sequence[Hint]] | None = None,
     backward_hints: Callable[..., Sequence[Hint]] | None = None,
     unstable: bool = False,
+    forward: bool = True,
+    backward: bool = True,
 ) -> None:
-    """A loss object's ``forward(pred, target) -> float`` and ``backward() -> dL/dpred``."""
+    """A loss object's ``forward(pred, target) -> float`` and ``backward() -> dL/dpred``.
+
+    ``forward=False`` (a backward check) still calls forward, to fill the cache, but leaves
+    its value to the forward check; ``backward=False`` checks forward alone.
+    """
     pred = _array(pred, dtype=_float64, copy=True)
     target = _array(target, copy=True)
     student = call(make_student, what=f"creating {name}", forbid=forbid)
@@ -430,18 +600,27 @@ def check_loss(
         want = float(reference.forward(_array(pred, copy=True), _array(target, copy=True)))
         want_grad = _array(reference.backward(), dtype=_float64)
     what = f"{name}.forward(pred, target), pred of shape {shape_str(pred.shape)}"
-    got = call(
-        student.forward,
-        _array(pred, copy=True),
-        _array(target, copy=True),
-        what=what,
-        forbid=forbid,
-        names=["pred", "target"],
-    )
-    got = as_scalar(got, what, unstable_hint=unstable)
-    with quiet():
-        wrong = list(forward_hints(pred, target)) if forward_hints else []
-    assert_close(np.float64(got), np.float64(want), what, batch=pred.shape[0], hints=wrong)
+    try:
+        got = call(
+            student.forward,
+            _array(pred, copy=True),
+            _array(target, copy=True),
+            what=what,
+            forbid=forbid,
+            names=["pred", "target"],
+            subjects=None if forward else (),
+        )
+    except GradingError as exc:
+        if forward:
+            raise
+        raise forward_fails(name, exc, student.backward) from None
+    if forward:
+        got = as_scalar(got, what, unstable_hint=unstable)
+        with quiet():
+            wrong = list(forward_hints(pred, target)) if forward_hints else []
+        assert_close(np.float64(got), np.float64(want), what, batch=pred.shape[0], hints=wrong)
+    if not backward:
+        return
     what = f"{name}.backward(), pred of shape {shape_str(pred.shape)}"
     got = call(student.backward, what=what, forbid=forbid)
     got = as_result(got, what, want_grad.shape, unstable_hint=unstable)

@@ -13,7 +13,7 @@ import numpy as np
 
 from nnlib import functional as F
 from nnlib import losses, modules
-from nnlib.grading._safe import _default_rng
+from nnlib.grading._safe import GradingError, _default_rng, quiet
 from nnlib.grading.checks import check_layer, check_loss, random_array
 from nnlib.grading.policy import policy_for
 
@@ -23,6 +23,7 @@ __all__ = [
     "check_dropout",
     "check_linear",
     "check_softmax_cross_entropy",
+    "check_stack",
 ]
 
 #: The references a layer exercise must not call: every concrete layer of nnlib (not the
@@ -31,10 +32,46 @@ __all__ = [
 LAYER_REFERENCES = list(policy_for("a4_layers").forbidden)
 
 
+def _linear_error_hint(n: int, d: int, h: int) -> Callable[[BaseException], str | None]:
+    """Names the bug behind a shape error in ``Linear.backward`` from the shapes it names."""
+
+    def hint(exc: BaseException) -> str | None:
+        text = str(exc)
+        if "matmul" in text or "not aligned" in text:
+            return (
+                f"a missing .T: dL/dX = grad_out @ W.T, shapes ({n}, {h}) @ ({h}, {d}), and "
+                f"dL/dW = X.T @ grad_out, shapes ({d}, {n}) @ ({n}, {h})"
+            )
+        if "broadcast" in text:
+            if f"({h},{d})" in text.replace(" ", "") and d != h:
+                return (
+                    f"dL/dW transposed: it must have W's shape ({d}, {h}): X.T @ grad_out, "
+                    "not grad_out.T @ X"
+                )
+            if f"({n},)" in text and n != h:
+                return (
+                    f"the bias gradient summed over the wrong axis: sum over the batch "
+                    f"(axis=0) to get shape ({h},)"
+                )
+        return None
+
+    return hint
+
+
 def check_linear(
-    Linear: type, shapes: Sequence[tuple[int, int, int]], *, seed: int = 0, backward: bool = True
+    Linear: type,
+    shapes: Sequence[tuple[int, int, int]],
+    *,
+    seed: int = 0,
+    backward: bool = True,
+    forward: bool = True,
 ) -> None:
-    """``Linear(D, H)`` forward (and backward) for each ``(N, D, H)`` in ``shapes``."""
+    """``Linear(D, H)`` for each ``(N, D, H)`` in ``shapes``: forward, backward or both.
+
+    ``forward=False`` checks backward alone (forward runs, to fill the cache), so that a
+    forward bug costs only the forward part. Use shapes with ``N``, ``D``, ``H`` all
+    different: a missing transpose, a wrong axis and a transposed ``dW`` then each show.
+    """
     for k, (n, d, h) in enumerate(shapes):
         s = seed + 10 * k
         X = random_array((n, d), s)
@@ -42,7 +79,11 @@ def check_linear(
         b = random_array((h,), s + 2, scale=0.5)
 
         def forward_hints(X: np.ndarray, W: np.ndarray = W, b: np.ndarray = b) -> list:
-            return [("forgot the bias", X @ W), ("subtracted the bias", X @ W - b)]
+            return [
+                ("forgot the bias", X @ W),
+                ("subtracted the bias", X @ W - b),
+                ("added the bias twice", X @ W + 2 * b),
+            ]
 
         def backward_hints(X: np.ndarray, G: np.ndarray, W: np.ndarray = W) -> list:
             return [("used W instead of W.T", G @ W)] if W.shape[0] == W.shape[1] else []
@@ -55,9 +96,11 @@ def check_linear(
             seed=s + 3,
             params={"weight": W, "bias": b},
             backward=backward,
+            forward=forward,
             forbid=LAYER_REFERENCES,
             forward_hints=forward_hints,
             backward_hints=backward_hints,
+            backward_error_hint=_linear_error_hint(n, d, h),
         )
 
 
@@ -140,11 +183,14 @@ def check_softmax_cross_entropy(
     seed: int = 0,
     scale: float = 3.0,
     extreme: bool = False,
+    forward: bool = True,
+    backward: bool = True,
 ) -> None:
     """``forward(logits, labels) -> float`` and ``backward() -> dL/dlogits`` for ``(N, C)``.
 
     With ``extreme=True`` some logits are +-1000 (plus a shared offset of 700 in one row),
-    where a formula that exponentiates unshifted logits overflows.
+    where a formula that exponentiates unshifted logits overflows. ``backward=False`` checks
+    the loss alone, ``forward=False`` the gradient alone (each part pays for its own bug).
     """
     for k, (n, c) in enumerate(shapes):
         s = seed + 10 * k
@@ -168,6 +214,7 @@ def check_softmax_cross_entropy(
             T = F.one_hot(y, Z.shape[1])
             return [
                 ("forgot to subtract the one-hot targets: softmax(Z) / N", p / len(y)),
+                ("missing 1/N: the loss is a mean over the batch", p - T),
                 ("subtracted softmax from the targets: the sign is flipped", (T - p) / len(y)),
                 ("used the targets' probabilities only", -T / len(y)),
             ]
@@ -182,7 +229,15 @@ def check_softmax_cross_entropy(
             forward_hints=forward_hints,
             backward_hints=backward_hints,
             unstable=extreme,
+            forward=forward,
+            backward=backward,
         )
+
+
+def _later_masks(seed: int, shape: tuple, p: float, draws: int = 4) -> list[np.ndarray]:
+    """The keep-masks a layer seeded ``seed`` draws on its 2nd, 3rd, ... forward call."""
+    rng = np.random.default_rng(seed)
+    return [rng.random(shape) >= p for _ in range(draws)][1:]
 
 
 def check_dropout(
@@ -212,6 +267,11 @@ def check_dropout(
                     X * (u < p) / (1 - p),
                 ),
                 ("dropped in eval mode: eval() must be the identity", X * keep / (1 - p)),
+                ("scaled in eval mode: eval() must be the identity", X / (1 - p) if p < 1 else X),
+                *(
+                    ("dropped in eval mode: eval() must be the identity", X * m / (1 - p))
+                    for m in _later_masks(layer_seed, X.shape, p)
+                ),
             ]
 
         def after_training(layer: object, shape: tuple = shape, s: int = s) -> object:
@@ -243,8 +303,12 @@ def check_composed(
     name: str,
     *,
     seed: int = 0,
+    forbid: Sequence[object] | None = None,
 ) -> None:
-    """A stack of the student's layers against the same stack of nnlib's, same parameters."""
+    """A stack of the student's layers against the same stack of nnlib's, same parameters.
+
+    ``forbid``: the references disabled while the stack runs (default: nnlib's layers).
+    """
     reference = make_reference()
     params = {
         key: random_array(p.value.shape, seed + i, scale=0.7)
@@ -258,5 +322,69 @@ def check_composed(
         name,
         seed=seed + 101,
         params=params,
-        forbid=LAYER_REFERENCES,
+        forbid=LAYER_REFERENCES if forbid is None else forbid,
+        subjects=(),  # each layer's reference use is its own part's business
+    )
+
+
+def _own_check(kind: str, cls: type) -> None:
+    """The visible check of ``cls``'s own part (``kind`` is ``"Linear"`` or an activation)."""
+    if kind == "Linear":
+        check_linear(cls, [(4, 3, 2)], seed=1)
+    else:
+        check_activation(cls, kind, [(4, 3)], seed=2)
+
+
+def check_stack(
+    layers: dict[str, type], sizes: Sequence[int], n: int, *, seed: int = 0, name: str = "the stack"
+) -> None:
+    """``Linear -> ReLU -> Linear -> Tanh -> Linear -> Sigmoid`` (``len(sizes) == 4``) built
+    from the student's classes against the same stack of nnlib's, same parameters.
+
+    Args:
+        layers: the student's classes by name: ``Linear``, ``ReLU``, ``Tanh``, ``Sigmoid``.
+        sizes: the feature sizes ``(D, H1, H2, C)``.
+        n: the batch size ``N``.
+
+    A class that fails its own part's check is replaced by nnlib's here (in the check, never
+    in the student's namespace): its bug costs its own part, not this one too. A class that
+    is still the stub makes this part "not attempted".
+    """
+    from nnlib.grading.checks import not_attempted
+
+    chosen: dict[str, type] = {}
+    for kind in ("Linear", "ReLU", "Tanh", "Sigmoid"):
+        try:
+            with quiet():
+                _own_check(kind, layers[kind])
+            chosen[kind] = layers[kind]
+        except GradingError as exc:
+            if "not attempted" in str(exc):
+                raise not_attempted(f"{name} (needs {kind})") from None
+            chosen[kind] = {
+                "Linear": modules.Linear,
+                "ReLU": modules.ReLU,
+                "Tanh": modules.Tanh,
+                "Sigmoid": modules.Sigmoid,
+            }[kind]
+    d, h1, h2, c = sizes
+
+    def build(L: dict) -> object:
+        return modules.Sequential(
+            L["Linear"](d, h1), L["ReLU"](), L["Linear"](h1, h2), L["Tanh"](),
+            L["Linear"](h2, c), L["Sigmoid"](),
+        )  # fmt: skip
+
+    reference = {"Linear": modules.Linear, "ReLU": modules.ReLU, "Tanh": modules.Tanh}
+    reference["Sigmoid"] = modules.Sigmoid
+    # nnlib's layers put in for wrong ones must run; the student's were checked for reference
+    # use by their own parts.
+    substituted = any(chosen[k] is not layers[k] for k in chosen)
+    check_composed(
+        lambda: build(chosen),
+        lambda: build(reference),
+        (n, d),
+        name,
+        seed=seed,
+        forbid=() if substituted else None,
     )

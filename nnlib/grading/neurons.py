@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from nnlib import neurons
-from nnlib.grading._compare import assert_close
+from nnlib.grading._compare import assert_close, matches
 from nnlib.grading._safe import GradingError, as_result, as_scalar, quiet
 from nnlib.grading.checks import call, check_function, random_array
 from nnlib.grading.policy import policy_for
@@ -24,6 +24,7 @@ __all__ = [
     "check_truth_table",
     "check_xor_feature",
     "check_xor_feature_neuron",
+    "check_xor_two_layer",
     "check_xor_two_layer_weights",
     "truth_inputs",
 ]
@@ -51,13 +52,23 @@ def _truth(gate: str) -> tuple[np.ndarray, np.ndarray]:
     return X, np.array([float(bool(fn(*row))) for row in X.astype(int)])
 
 
+def _quarters(rng: np.random.Generator, shape: tuple[int, ...], high: int = 8) -> np.ndarray:
+    """Multiples of 1/4 in ``[-high/4, high/4]``, never 0: every sum and product of a few of
+    them is exact in float64, so ``X @ w``, ``np.sum(w * x)``, a loop or ``einsum`` all land
+    on the same side of a threshold."""
+    k = rng.integers(1, high + 1, size=shape) * rng.choice([-1, 1], size=shape)
+    return k / 4.0
+
+
 def check_step(step: Callable, shapes: Sequence[tuple[int, ...]], *, seed: int = 0) -> None:
     """``step(z) = [z > 0]`` elementwise, including exact zeros (a neuron at its threshold
-    does not fire)."""
+    does not fire). Every case holds positive, negative and zero entries."""
     cases = []
     for k, shape in enumerate(shapes):
-        z = random_array(shape, seed + k, scale=3.0)
-        z.flat[:: max(1, z.size // 3)] = 0.0  # the threshold itself
+        z = random_array(shape, seed + k, scale=3.0, away_from=[0.0])
+        flat = z.reshape(-1)
+        flat[0], flat[-1] = abs(flat[0]), -abs(flat[-1])  # both signs, whatever the seed
+        flat[1:-1:2] = 0.0  # the threshold itself, a few times
         cases.append((z,))
     check_function(
         step,
@@ -71,25 +82,58 @@ def check_step(step: Callable, shapes: Sequence[tuple[int, ...]], *, seed: int =
         hints=lambda z: [
             ("fires at 0: use z > 0, not z >= 0", (z >= 0).astype(float)),
             ("inverted: fires for negative input", (z < 0).astype(float)),
+            ("inverted: fires for z <= 0", (z <= 0).astype(float)),
             ("returned z itself, not 0/1", z),
         ],
     )
 
 
+def _neuron_hints(X: np.ndarray, w: np.ndarray, b: float) -> list:
+    return [
+        ("forgot the bias", neurons.step(X @ w)),
+        ("subtracted the bias", neurons.step(X @ w - b)),
+        ("fires at the threshold: use > 0, not >= 0", (X @ w + b >= 0).astype(float)),
+        ("inverted: fires when w . x + b < 0", (X @ w + b < 0).astype(float)),
+        ("returned the weighted sum z, not step(z)", X @ w + b),
+    ]
+
+
+def _all_different(answers: list[np.ndarray]) -> bool:
+    return all(not np.array_equal(a, b) for i, a in enumerate(answers) for b in answers[i + 1 :])
+
+
+def _neuron_case(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Quarter-valued ``X, w, b`` on which the wrong answers of :func:`_neuron_hints` differ
+    from the right one and from each other (from 3 rows on: fewer outputs cannot tell them
+    all apart): one row sits exactly on the threshold, the bias changes a sign."""
+    for attempt in range(200):
+        rng = np.random.default_rng([seed, attempt])
+        X, w = _quarters(rng, (n, d)), _quarters(rng, (d,))
+        b = float(-(X[0] @ w)) if n > 1 else 0.0  # row 0 exactly on the threshold
+        if n == 1 or b == 0.0:
+            b = float(_quarters(rng, (1,))[0])
+        want = neurons.step(X @ w + b)
+        hints = _neuron_hints(X, w, b)
+        answers = [want, *(np.asarray(v, dtype=np.float64) for _, v in hints)]
+        if n < 3 or _all_different(answers):
+            return X, w, b
+    raise RuntimeError(f"grader bug: no discriminating threshold_neuron case of shape ({n}, {d})")
+
+
 def check_threshold_neuron(
-    threshold_neuron: Callable, shapes: Sequence[tuple[int, int]], *, seed: int = 0
+    threshold_neuron: Callable,
+    shapes: Sequence[tuple[int, int]],
+    *,
+    seed: int = 0,
+    step: Callable | None = None,
 ) -> None:
-    """``threshold_neuron(X, w, b) = step(X @ w + b)`` with shape ``(N,)`` for each ``(N, D)``."""
-    cases = []
-    for k, (n, d) in enumerate(shapes):
-        X = random_array((n, d), seed + 3 * k)
-        w = random_array((d,), seed + 3 * k + 1)
-        b = float(random_array((1,), seed + 3 * k + 2)[0])
-        cases.append((X, w, b))
-    # Inputs of zero, where the bias alone decides: random cases can all agree with step(X @ w),
-    # so a forgotten (or subtracted) bias could pass the visible check.
-    d = shapes[0][1] if shapes else 2
-    cases.append((np.zeros((2, d)), random_array((d,), seed + 97), 0.5))
+    """``threshold_neuron(X, w, b) = step(X @ w + b)`` with shape ``(N,)`` for each ``(N, D)``.
+
+    The inputs are multiples of 1/4 (exact in any summation order); each case has a row
+    exactly on the threshold and a bias that changes an output. With the student's ``step``,
+    a neuron that is right but calls a wrong ``step`` passes (the bug costs ``step``'s part).
+    """
+    cases = [_neuron_case(n, d, seed + 3 * k) for k, (n, d) in enumerate(shapes)]
     check_function(
         threshold_neuron,
         lambda X, w, b: neurons.step(X @ w + b),
@@ -99,12 +143,8 @@ def check_threshold_neuron(
         arg_names=["X", "w", "b"],
         kind="real",
         batch_axis=None,
-        hints=lambda X, w, b: [
-            ("forgot the bias", neurons.step(X @ w)),
-            ("subtracted the bias", neurons.step(X @ w - b)),
-            ("fires at the threshold: use > 0", (X @ w + b >= 0).astype(float)),
-            ("returned the weighted sum z, not step(z)", X @ w + b),
-        ],
+        hints=_neuron_hints,
+        own_helpers=None if step is None else lambda X, w, b: step(X @ w + b),
     )
 
 
@@ -124,7 +164,7 @@ def check_gate(neuron: Callable, gate: str) -> None:
     if len(got) != 2:
         raise GradingError(f"{what}(): expected (weights, bias), got {len(got)} values")
     w = as_result(got[0], f"{what}() weights", (X.shape[1],), kind="real")
-    b = as_scalar(got[1], f"{what}() bias")
+    b = as_scalar(got[1], f"{what}() bias", kind="real")
     z = X @ w + b
     for row, zi, yi in zip(X, z, want, strict=True):
         if float(zi > 0) != yi:
@@ -180,7 +220,7 @@ def check_xor_feature_neuron(neuron: Callable) -> None:
     if len(got) != 2:
         raise GradingError(f"{neuron.__name__}(): expected (weights, bias), got {len(got)} values")
     w = as_result(got[0], f"{neuron.__name__}() weights", (3,), kind="real")
-    b = as_scalar(got[1], f"{neuron.__name__}() bias")
+    b = as_scalar(got[1], f"{neuron.__name__}() bias", kind="real")
     X, want = _truth("XOR")
     z = np.column_stack([X, X[:, 0] * X[:, 1]]) @ w + b
     for row, zi, yi in zip(X, z, want, strict=True):
@@ -203,7 +243,7 @@ def check_xor_two_layer_weights(weights: Callable) -> None:
     W1 = as_result(got[0], f"{what} W1", (2, 2), kind="real")
     b1 = as_result(got[1], f"{what} b1", (2,), kind="real")
     w2 = as_result(got[2], f"{what} w2", (2,), kind="real")
-    b2 = as_scalar(got[3], f"{what} b2")
+    b2 = as_scalar(got[3], f"{what} b2", kind="real")
     X, want = _truth("XOR")
     H = (X @ W1 + b1 > 0).astype(float)
     out = (H @ w2 + b2 > 0).astype(float)
@@ -223,20 +263,33 @@ def _reference_update(w, b, x, y, lr):
     return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)
 
 
+#: The kinds of example :func:`check_perceptron_update` cycles through: ``(y, sign of w.x+b)``.
+_UPDATE_KINDS = [
+    (1.0, -1),  # a missed positive: the weights move towards x
+    (0.0, 1),  # a false alarm: the weights move away from x
+    (1.0, 1),  # a right prediction: nothing changes
+    (1.0, 0),  # exactly on the threshold, predicted 0 (step(0) = 0): a mistake
+    (0.0, 0),  # exactly on the threshold and right: nothing changes
+    (0.0, -1),  # a right prediction of 0
+]
+
+
 def check_perceptron_update(update: Callable, cases: int = 6, *, seed: int = 0) -> None:
-    """``perceptron_update(w, b, x, y, lr) -> (new_w, new_b)`` on mistakes of both kinds, on a
-    correct prediction (no change) and on a point exactly at the threshold."""
+    """``perceptron_update(w, b, x, y, lr) -> (new_w, new_b)`` on mistakes of both kinds, on
+    right predictions (no change) and on points exactly at the threshold.
+
+    Every value is a multiple of 1/4 (the threshold cases too), so ``x @ w``, ``np.dot``,
+    ``np.sum(w * x)`` or a loop all give exactly ``-b`` there.
+    """
     rng = np.random.default_rng(seed)
     for k in range(cases):
         d = 2 + k % 3
-        w, x = rng.standard_normal(d), rng.standard_normal(d)
-        b = float(rng.standard_normal())
-        if k % 4 == 3:
-            b = float(-(x @ w))  # exactly on the threshold: predicts 0
-        y = float(k % 2)
-        lr = [1.0, 0.5, 0.1][k % 3]
+        w, x = _quarters(rng, (d,)), _quarters(rng, (d,))
+        y, sign = _UPDATE_KINDS[k % len(_UPDATE_KINDS)]
+        b = float(-(x @ w) + 0.75 * sign)
+        lr = [1.0, 0.5, 0.25][k % 3]
         want_w, want_b = _reference_update(w, b, x, y, lr)
-        what = f"perceptron_update(w, b, x, y={y:g}, lr={lr:g}), w of shape ({d},)"
+        what = f"perceptron_update(w, b, x, y={y:g}, lr={lr:g}) with w . x + b = {0.75 * sign:g}"
         got = call(
             update,
             w.copy(),
@@ -251,11 +304,16 @@ def check_perceptron_update(update: Callable, cases: int = 6, *, seed: int = 0) 
         if not isinstance(got, tuple | list) or len(got) != 2:
             raise GradingError(f"{what}: type check failed: expected a pair (new_w, new_b)")
         new_w = as_result(got[0], f"{what}, new_w", (d,))
-        new_b = as_scalar(got[1], f"{what}, new_b")
+        new_b = as_scalar(got[1], f"{what}, new_b", kind="real")
         y_hat = float(x @ w + b > 0)
+        y_ge = float(x @ w + b >= 0)
         hints = [
             ("updated with y_hat - y: the sign is flipped", w - lr * (y - y_hat) * x),
             ("forgot the learning rate", w + (y - y_hat) * x),
+            (
+                "predicted 1 exactly at the threshold: use w . x + b > 0, not >=",
+                w + lr * (y - y_ge) * x,
+            ),
             ("updated even though the prediction was right", w + lr * (2 * y - 1) * x),
         ]
         assert_close(new_w, want_w, f"{what}, new_w", hints=hints)
@@ -266,8 +324,53 @@ def check_perceptron_update(update: Callable, cases: int = 6, *, seed: int = 0) 
             hints=[
                 ("the bias update has the wrong sign", b - lr * (y - y_hat)),
                 ("forgot to update the bias", b),
+                (
+                    "predicted 1 exactly at the threshold: use w . x + b > 0, not >=",
+                    b + lr * (y - y_ge),
+                ),
             ],
         )
+
+
+def _training(X, y, lr, max_epochs, update, every_row: bool) -> tuple | None:
+    """What a correct training loop returns when it calls ``update``: ``(w, b, errors,
+    converged)``, or ``None`` if ``update`` fails. ``every_row``: the loop calls ``update``
+    on every row (a right prediction must then leave ``(w, b)`` as they are) rather than only
+    after a mistake."""
+    w, b, errors = np.zeros(X.shape[1]), 0.0, []
+    try:
+        for _ in range(max_epochs):
+            mistakes = 0
+            for x_i, y_i in zip(X, y, strict=True):
+                wrong = (1.0 if x_i @ w + b > 0 else 0.0) != y_i
+                mistakes += int(wrong)
+                if wrong or every_row:
+                    with quiet():
+                        new_w, new_b = update(w.copy(), b, x_i.copy(), float(y_i), lr)
+                    w, b = _array_copy(new_w), float(new_b)
+            errors.append(mistakes)
+            if mistakes == 0:
+                return w, b, errors, True
+    except Exception:
+        return None
+    return w, b, errors, False
+
+
+def _array_copy(x: object) -> np.ndarray:
+    out = np.array(x, dtype=np.float64, copy=True)
+    if out.ndim != 1:
+        raise ValueError("not a weight vector")
+    return out
+
+
+def _matches(got: tuple, want: tuple) -> bool:
+    w, b, errors, converged = got
+    return (
+        bool(converged) == want[3]
+        and errors == list(want[2])
+        and matches(w, want[0])
+        and matches(np.float64(b), np.float64(want[1]))
+    )
 
 
 def check_train_perceptron(
@@ -279,11 +382,22 @@ def check_train_perceptron(
     max_epochs: int = 100,
     name: str = "data",
     separable: bool | None = None,
+    update: Callable | None = None,
 ) -> None:
     """``train_perceptron(X, y, lr, max_epochs) -> (w, b, errors, converged)`` equals nnlib's
-    ``Perceptron(shuffle=False)``: same weights, same mistakes per epoch, same verdict."""
+    ``Perceptron(shuffle=False)``: same weights, same mistakes per epoch, same verdict.
+
+    Args:
+        train: the student's ``train_perceptron``.
+        X: inputs ``(N, D)``; y: labels ``(N,)`` of 0/1.
+        update: the student's ``perceptron_update``. A loop that is right but calls a wrong
+            ``update`` is graded as right: the bug costs the update's own part, once. The
+            loop is judged against what a correct loop does with this ``update``.
+    """
     with quiet():
         ref = Perceptron(lr=lr, max_epochs=max_epochs, shuffle=False).fit(X.copy(), y.copy())
+    if separable is not None and separable != ref.converged_:
+        raise RuntimeError(f"grader bug: {name} was expected to be separable={separable}")
     what = f"train_perceptron on {name} (lr={lr:g}, max_epochs={max_epochs})"
     got = call(
         train,
@@ -300,28 +414,99 @@ def check_train_perceptron(
     w, b, errors, converged = got
     if not isinstance(converged, bool | np.bool_):
         raise GradingError(f"{what}: converged must be True or False, got {converged!r}")
+    try:
+        errors = [int(e) for e in errors]
+    except (TypeError, ValueError):
+        raise GradingError(f"{what}: errors must be a list of ints (mistakes per epoch)") from None
+    w = as_result(w, f"{what}, w", ref.weights_.shape)
+    b = as_scalar(b, f"{what}, b", kind="real")
+    mine = (w, b, errors, converged)
+    want = (ref.weights_, ref.bias_, list(ref.errors_), ref.converged_)
+    if _matches(mine, want):
+        return
+    update_wrong = False
+    if update is not None:
+        # Judged with the student's own update: a right loop around a wrong update passes.
+        for every_row in (False, True):
+            theirs = _training(X.copy(), y.copy(), lr, max_epochs, update, every_row)
+            if theirs is not None and _matches(mine, theirs):
+                return
+        update_wrong = _training(X.copy(), y.copy(), lr, max_epochs, update, False) is None or (
+            not _matches(_training(X.copy(), y.copy(), lr, max_epochs, update, False), want)
+        )
+    note = " (perceptron_update is wrong too: fix it first, then this loop)" if update_wrong else ""
     if bool(converged) != ref.converged_:
+        ran = len(errors)
         raise GradingError(
-            f"{what}: convergence check failed: expected converged={ref.converged_}, got "
-            f"{bool(converged)}; likely bug: "
+            f"{what}: convergence check failed: expected converged={ref.converged_} after "
+            f"{len(ref.errors_)} epochs, got converged={bool(converged)} after {ran}{note}; "
+            "likely bug: "
             + (
-                "the loop must stop after the first epoch without a mistake"
+                (
+                    "the loop must stop after the first epoch without a mistake"
+                    if ran > len(ref.errors_) and errors[len(ref.errors_) - 1] == 0
+                    else "the mistakes are not counted right (compare y_hat with y before "
+                    "each update)"
+                )
                 if ref.converged_
                 else "XOR is not linearly separable: no epoch is free of mistakes, so training "
                 "must run max_epochs epochs and report converged=False"
             )
         )
-    try:
-        errors = [int(e) for e in errors]
-    except (TypeError, ValueError):
-        raise GradingError(f"{what}: errors must be a list of ints (mistakes per epoch)") from None
     if errors != list(ref.errors_):
         raise GradingError(
             f"{what}: mistakes-per-epoch check failed: expected {list(ref.errors_)}, got "
-            f"{errors}; likely bug: visit the rows in order, update after every mistake, and "
-            "count the mistakes of each epoch"
+            f"{errors}{note}; likely bug: visit the rows in order, update after every mistake, "
+            "and count the mistakes of each epoch"
         )
-    assert_close(as_result(w, f"{what}, w", ref.weights_.shape), ref.weights_, f"{what}, w")
-    assert_close(np.float64(as_scalar(b, f"{what}, b")), np.float64(ref.bias_), f"{what}, b")
-    if separable is not None and separable != ref.converged_:
-        raise RuntimeError(f"grader bug: {name} was expected to be separable={separable}")
+    assert_close(w, ref.weights_, f"{what}, w" + note)
+    assert_close(np.float64(b), np.float64(ref.bias_), f"{what}, b" + note)
+
+
+def check_xor_two_layer(
+    xor_two_layer: Callable,
+    weights: Callable,
+    *,
+    step: Callable | None = None,
+    threshold_neuron: Callable | None = None,
+) -> None:
+    """``xor_two_layer(X)`` computes XOR with the student's weights.
+
+    Judged with the student's own ``step`` and ``threshold_neuron``: when one of them is wrong
+    and ``xor_two_layer`` does what a right network does with it, this part passes (the bug
+    costs its own part once). Call :func:`check_xor_two_layer_weights` first.
+    """
+    X, want = _truth("XOR")
+    what = "xor_two_layer(X) on the truth table"
+    got = call(xor_two_layer, X.copy(), what=what, forbid=NEURON_REFERENCES, names=["X"])
+    got = as_result(got, what, want.shape, kind="real")
+    if np.array_equal(got, want):
+        return
+    W1, b1, w2, b2 = (
+        np.asarray(v, dtype=np.float64) for v in call(weights, what="xor_two_layer_weights()")
+    )
+    helpers = []
+    if step is not None:
+        helpers.append(lambda: step(step(X @ W1 + b1) @ w2 + b2))
+    if threshold_neuron is not None and step is not None:
+        helpers.append(lambda: threshold_neuron(step(X @ W1 + b1), w2, b2))
+    if threshold_neuron is not None:
+        helpers.append(
+            lambda: threshold_neuron(
+                np.column_stack([threshold_neuron(X, W1[:, j], b1[j]) for j in range(2)]), w2, b2
+            )
+        )
+    for helper in helpers:
+        try:
+            with quiet():
+                theirs = np.asarray(helper(), dtype=np.float64)
+        except Exception:
+            continue
+        if theirs.shape == got.shape and np.array_equal(theirs, got):
+            return  # right network, wrong step or threshold_neuron: that part pays
+    row = int(np.argmax(got != want))
+    raise GradingError(
+        f"xor_two_layer: truth-table check failed for input {tuple(int(v) for v in X[row])}: "
+        f"expected {int(want[row])}, got {got[row]:g}; likely bug: the hidden layer is "
+        "step(X @ W1 + b1) and the output step(hidden @ w2 + b2), with your weights"
+    )

@@ -10,7 +10,7 @@ import numpy as np
 from nnlib import functional as F
 from nnlib import regression
 from nnlib.grading import _reference
-from nnlib.grading._compare import assert_close
+from nnlib.grading._compare import assert_close, matches
 from nnlib.grading._safe import GradingError, as_result, as_scalar, quiet
 from nnlib.grading.checks import call, check_function, check_gradient, random_array
 from nnlib.grading.policy import policy_for
@@ -113,11 +113,34 @@ def check_normal_equation(fn: Callable, shapes: Sequence[tuple[int, int]], *, se
     )
 
 
+def _own_gd(mse_grad: Callable) -> Callable:
+    """Gradient descent as a right solution writes it, calling the student's ``mse_grad``."""
+
+    def run(X: np.ndarray, y: np.ndarray, lr: float, num_epochs: int) -> np.ndarray:
+        w = np.zeros(X.shape[1])
+        for _ in range(num_epochs):
+            w = w - lr * (X.T @ np.asarray(mse_grad(X @ w, y.copy()), dtype=np.float64))
+        return w
+
+    return run
+
+
 def check_gradient_descent(
-    fn: Callable, X: np.ndarray, y: np.ndarray, lr: float, num_epochs: int, *, name: str = "data"
+    fn: Callable,
+    X: np.ndarray,
+    y: np.ndarray,
+    lr: float,
+    num_epochs: int,
+    *,
+    name: str = "data",
+    mse_grad: Callable | None = None,
 ) -> None:
     """``gradient_descent(X, y, lr, num_epochs)``: full-batch descent on the MSE from ``w = 0``,
-    step for step the reference's weights."""
+    step for step the reference's weights.
+
+    With the student's ``mse_grad``, a descent that is right but calls a wrong ``mse_grad``
+    passes: that bug costs ``mse_grad``'s part only.
+    """
     check_function(
         fn,
         lambda X, y, lr, e: _reference.linear_gd(X, y, lr, e),
@@ -131,9 +154,10 @@ def check_gradient_descent(
             ("forgot the factor 2 of the MSE gradient", _reference.linear_gd(X, y, lr / 2, e)),
             ("ran one epoch too few", _reference.linear_gd(X, y, lr, e - 1)),
             ("ran one epoch too many", _reference.linear_gd(X, y, lr, e + 1)),
-            ("the update has the wrong sign (ascent)", -_reference.linear_gd(X, y, -lr, e)),
+            ("the update has the wrong sign (ascent)", _reference.linear_gd(X, y, -lr, e)),
             ("missing 1/N in the gradient", _reference.linear_gd(X, y, lr * X.shape[0], e)),
         ],
+        own_helpers=None if mse_grad is None else _own_gd(mse_grad),
     )
 
 
@@ -191,9 +215,19 @@ def check_log_loss(fn: Callable, shapes: Sequence[int], *, seed: int = 0, extrem
 
 
 def check_log_loss_grad(
-    fn: Callable, shapes: Sequence[int], *, seed: int = 0, extreme: bool = False
+    fn: Callable,
+    shapes: Sequence[int],
+    *,
+    seed: int = 0,
+    extreme: bool = False,
+    sigmoid: Callable | None = None,
 ) -> None:
-    """``log_loss_grad(z, y) = (sigmoid(z) - y) / N`` against central differences."""
+    """``log_loss_grad(z, y) = (sigmoid(z) - y) / N`` against central differences.
+
+    With the student's ``sigmoid``, a gradient that is right but calls a wrong ``sigmoid``
+    passes: that bug costs ``sigmoid``'s part only.
+    """
+    own = None if sigmoid is None else (lambda z, y: (np.asarray(sigmoid(z)) - y) / len(y))
     if extreme:  # central differences cannot follow a loss of 1000; compare with the formula
         check_function(
             fn,
@@ -203,6 +237,7 @@ def check_log_loss_grad(
             forbid=REGRESSION_REFERENCES,
             arg_names=["z", "y"],
             unstable=True,
+            own_helpers=own,
         )
         return
     check_gradient(
@@ -216,7 +251,24 @@ def check_log_loss_grad(
         hints=lambda z, y: [
             ("used y - sigmoid(z): the sign is flipped", (y - F.sigmoid(z)) / len(y))
         ],
+        own_helpers=own,
     )
+
+
+def _own_logistic(
+    log_loss_grad: Callable, X: np.ndarray, y: np.ndarray, lr: float, num_epochs: int
+) -> tuple[np.ndarray, np.float64] | None:
+    """Logistic regression as a right solution trains it, calling the student's gradient."""
+    w, b = np.zeros(X.shape[1]), 0.0
+    try:
+        with quiet():
+            for _ in range(num_epochs):
+                g = np.asarray(log_loss_grad(X @ w + b, y.copy()), dtype=np.float64)
+                w = w - lr * (X.T @ g)
+                b = b - lr * float(np.sum(g))
+    except Exception:
+        return None
+    return w, np.float64(b)
 
 
 def check_train_logistic_regression(
@@ -228,9 +280,14 @@ def check_train_logistic_regression(
     *,
     name: str = "data",
     min_accuracy: float | None = None,
+    log_loss_grad: Callable | None = None,
 ) -> None:
     """``train_logistic_regression(X, y, lr, num_epochs) -> (w, b)``: full-batch gradient
-    descent on the mean log-loss from zero, step for step the reference."""
+    descent on the mean log-loss from zero, step for step the reference.
+
+    With the student's ``log_loss_grad``, training that is right but calls a wrong
+    ``log_loss_grad`` passes: that bug costs ``log_loss_grad``'s part only.
+    """
     with quiet():
         want_w, want_b = _reference.logistic_gd(X.copy(), y.copy(), lr, num_epochs)
     what = f"train_logistic_regression on {name} (lr={lr:g}, num_epochs={num_epochs})"
@@ -248,6 +305,12 @@ def check_train_logistic_regression(
         raise GradingError(f"{what}: type check failed: expected a pair (w, b)")
     w = as_result(got[0], f"{what}, w", want_w.shape)
     b = as_scalar(got[1], f"{what}, b")
+    if log_loss_grad is not None and not (
+        matches(w, want_w, 1e-7) and matches(np.float64(b), np.float64(want_b), 1e-7)
+    ):
+        own = _own_logistic(log_loss_grad, X, y, lr, num_epochs)
+        if own is not None and matches(w, own[0], 1e-7) and matches(np.float64(b), own[1], 1e-7):
+            return  # right training around a wrong log_loss_grad: that part pays
     with quiet():
         sum_w, _ = _reference.logistic_gd(X.copy(), y.copy(), lr * X.shape[0], num_epochs)
     assert_close(

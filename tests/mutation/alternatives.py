@@ -19,7 +19,7 @@ def threshold_neuron(X, w, b):
 """,
     "gates": """
 def and_neuron():
-    return np.array([2.0, 2.0]), -3
+    return np.array([2.0, 2.0]), np.float32(-3)  # "a number": any real dtype
 
 
 def or_neuron():
@@ -62,7 +62,8 @@ def xor_two_layer(X):
 """,
     "perceptron": """
 def perceptron_update(w, b, x, y, lr):
-    prediction = step(np.array(np.dot(x, w) + b))
+    # w . x summed in another order than x @ w: on the threshold it must still be exactly -b
+    prediction = step(np.array(np.sum(w * x) + b))
     delta = lr * (y - float(prediction))
     return w + delta * x, b + delta
 
