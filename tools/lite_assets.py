@@ -115,14 +115,29 @@ def _pip_download(spec: str, expected: str) -> object:
     def download(tmp: Path) -> Path:
         requirement = tmp / "requirement.txt"
         requirement.write_text(f"{spec} --hash=sha256:{expected}\n")
-        subprocess.run(
+        _run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
              "--only-binary=:all:", "--require-hashes", "-r", requirement, "-d", tmp / "out"],
-            check=True, timeout=900,
+            timeout=900,
         )  # fmt: skip
         return next((tmp / "out").iterdir())
 
     return download
+
+
+def _run(argv: list, **kwargs: object) -> None:
+    """Run a tool quietly; on failure raise with everything it printed.
+
+    pip's own warnings (e.g. about an index folder in the machine's pip.conf that does not
+    exist) must not reach the book's build log, where any "WARNING:" fails the build; its
+    errors must not be lost either.
+    """
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(map(str, argv[:4]))} ... failed (exit {done.returncode}):\n"
+            + (done.stdout + done.stderr)[-4000:]
+        )
 
 
 def _npm_pack(package: str, version: str) -> object:
@@ -130,9 +145,9 @@ def _npm_pack(package: str, version: str) -> object:
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError("npm is needed to fetch Pyodide's runtime (apt-get install npm)")
-        subprocess.run(
+        _run(
             [npm, "pack", f"{package}@{version}", "--silent", "--pack-destination", tmp],
-            check=True, timeout=900, cwd=tmp, stdout=subprocess.DEVNULL,
+            timeout=900, cwd=tmp,
         )  # fmt: skip
         return next(tmp.glob("*.tgz"))
 
@@ -159,14 +174,14 @@ def nnlib_wheel(dest: Path) -> Path:
         for rel in ("pyproject.toml", "README.md", "nnlib"):
             if (ROOT / rel).is_dir():
                 shutil.copytree(ROOT / rel, src / rel,
-                                ignore=shutil.ignore_patterns("__pycache__", "grader"))  # fmt: skip
+                                ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
             else:
                 (src / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / rel, src / rel)
-        subprocess.run(
+        _run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
              "--no-index", "-w", Path(tmp) / "out", src],
-            check=True, timeout=600, cwd=tmp,
+            timeout=600, cwd=tmp,
         )  # fmt: skip
         built = next((Path(tmp) / "out").glob("nnlib-*.whl"))
         for old in dest.glob("nnlib-*.whl"):
