@@ -34,6 +34,38 @@ CHROMIUM_ARGS = [
 ]
 
 
+_BROWSER: dict[str, object] = {}
+
+
+def shared_browser() -> object:
+    """The session's one headless Chromium (Playwright's sync API runs one event loop per
+    thread, so every test that needs a browser shares this one; each opens its own pages).
+
+    Skips the calling test, with the reason, where Chromium or Playwright is missing.
+    """
+    import atexit
+
+    import pytest
+
+    if "browser" not in _BROWSER:
+        if not CHROMIUM.exists():
+            pytest.skip(
+                "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
+            )
+        sync_api = pytest.importorskip("playwright.sync_api")
+        playwright = sync_api.sync_playwright().start()
+        _BROWSER["browser"] = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+
+        def stop() -> None:
+            _BROWSER.pop("browser").close()
+            playwright.stop()
+
+        atexit.register(stop)
+    return _BROWSER["browser"]
+
+
 def working_tree_files() -> list[str]:
     """The files a fresh clone with the working tree's changes would hold."""
     out = subprocess.run(

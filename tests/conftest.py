@@ -54,14 +54,5 @@ def server(built_book: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    if not book_build.CHROMIUM.exists():
-        pytest.skip(
-            "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(book_build.CHROMIUM), args=book_build.CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    """Headless Chromium, shared by every test of the session (book_build.shared_browser)."""
+    yield book_build.shared_browser()

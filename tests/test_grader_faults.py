@@ -5,8 +5,9 @@ Three a1_neurons submissions, otherwise the instructor's solution, graded by the
 - ``step_hangs``: ``step`` loops forever, ``threshold_neuron`` does not use it: only the
   parts that call ``step`` (test_step, the two-layer XOR) lose their points;
 - ``step_hangs_everywhere``: the solution's ``threshold_neuron`` calls the looping ``step``, so
-  every neuron, gate and XOR part hangs (six tests and an ungraded cell: more faults than the
-  old give-up allowed), and the product feature and perceptron parts still get full marks;
+  every part that runs the student's neuron hangs (and an ungraded cell), while the gates
+  (judged by their weights on the reference neuron), the product feature and the perceptron
+  parts still get full marks;
 - ``helper_hangs``: a helper that only ``xor_two_layer`` calls loops forever.
 """
 
@@ -31,14 +32,9 @@ HANG = "def step(z):\n    while True:\n        pass\n\n\n"
 INLINE = "def threshold_neuron(X, w, b):\n    return ((X @ w + b) > 0).astype(float)\n"
 CALLS_STEP = "def threshold_neuron(X, w, b):\n    return step(X @ w + b)\n"
 STEP_CALLERS = ["test_step", "test_xor_two_layer"]
-NEURON_CALLERS = [
-    "test_step",
-    "test_threshold_neuron",
-    "test_and_or",
-    "test_not_nand",
-    "test_xor_with_feature",
-    "test_xor_two_layer",
-]
+# The gates are judged by their weights and bias on the reference neuron (one bug costs its own
+# part once), so a looping threshold_neuron reaches only these.
+NEURON_CALLERS = ["test_step", "test_threshold_neuron", "test_xor_two_layer"]
 
 
 def _xor_with_hanging_helper(src: dict) -> str:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import lab  # noqa: E402
-from book_build import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from book_build import shared_browser  # noqa: E402
 
 BUGGY_NEURON = '''def step(z):
     """Heaviside step [z > 0], elementwise: an array of 0.0/1.0 of z's shape."""
@@ -130,75 +130,68 @@ def jupyterlab(tmp_path):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_student_reads_the_diagnosis_and_validates_in_the_lab(jupyterlab):
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api")
     url, token, work = jupyterlab
     before = _git_status("assignments")
     # The instructor's and the exchange's server endpoints are off.
     assert _get(f"{url}/formgrader?token={token}") == 404
     assert _get(f"{url}/assignments?token={token}") == 404
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(f"{url}/lab/tree/a1_neurons/a1_neurons.ipynb?token={token}")
-            cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-            cells.nth(5).wait_for(timeout=90_000)
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
-                state="attached", timeout=90_000
-            )
-            # The student writes Part 1, forgetting the bias.
-            cells.nth(3).locator(".cm-content").click()
-            page.keyboard.press("Control+A")
-            page.keyboard.insert_text(BUGGY_NEURON)
-            # Run the set-up cell (once the kernel answers), Part 1 and its two check cells.
-            cells.nth(1).locator(".jp-InputPrompt").click()
+    page = shared_browser().new_page(viewport={"width": 1366, "height": 900})
+    try:
+        page.goto(f"{url}/lab/tree/a1_neurons/a1_neurons.ipynb?token={token}")
+        cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+        cells.nth(5).wait_for(timeout=90_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
+            state="attached", timeout=90_000
+        )
+        # The student writes Part 1, forgetting the bias.
+        cells.nth(3).locator(".cm-content").click()
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(BUGGY_NEURON)
+        # Run the set-up cell (once the kernel answers), Part 1 and its two check cells.
+        cells.nth(1).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")
+        prompt = cells.nth(1).locator(".jp-InputPrompt")
+        page.wait_for_function(
+            "el => /\\[\\d+\\]/.test(el.innerText)", arg=prompt.element_handle(),
+            timeout=300_000,
+        )  # fmt: skip
+        for _ in range(4):
             page.keyboard.press("Shift+Enter")
-            prompt = cells.nth(1).locator(".jp-InputPrompt")
-            page.wait_for_function(
-                "el => /\\[\\d+\\]/.test(el.innerText)", arg=prompt.element_handle(),
-                timeout=300_000,
-            )  # fmt: skip
-            for _ in range(4):
-                page.keyboard.press("Shift+Enter")
-            output = cells.nth(5).locator(".jp-OutputArea-output")
-            output.filter(has_text="likely bug").first.wait_for(timeout=300_000)
-            text = output.first.inner_text()
-            assert "threshold_neuron" in text and "likely bug: forgot the bias" in text, text
-            assert "expected" in text and "got" in text
-            assert "Traceback" not in text and "nnlib/grading" not in text, text
-            assert "step: visible check passed" in cells.nth(4).inner_text()
-            page.keyboard.press("Control+S")
-            # Validate runs the whole notebook as the grader will.
-            page.locator(".validate-button").first.click()
-            dialog = page.locator(".jp-Dialog").filter(has_text="Validation Results")
-            dialog.wait_for(timeout=240_000)  # shown when the run is over
-            verdict = dialog.inner_text()
-            assert "forgot the bias" in verdict and "Success!" not in verdict, verdict
-            page.keyboard.press("Escape")
-            # No instructor panels, no exchange errors: neither in the side bars ...
-            tabs = " ".join(
-                page.evaluate(
-                    "Array.from(document.querySelectorAll('.lm-TabBar-tab'))"
-                    ".map(t => (t.getAttribute('title') || '') + ' ' + t.innerText)"
-                )
+        output = cells.nth(5).locator(".jp-OutputArea-output")
+        output.filter(has_text="likely bug").first.wait_for(timeout=300_000)
+        text = output.first.inner_text()
+        assert "threshold_neuron" in text and "likely bug: forgot the bias" in text, text
+        assert "expected" in text and "got" in text
+        assert "Traceback" not in text and "nnlib/grading" not in text, text
+        assert "step: visible check passed" in cells.nth(4).inner_text()
+        page.keyboard.press("Control+S")
+        # Validate runs the whole notebook as the grader will.
+        page.locator(".validate-button").first.click()
+        dialog = page.locator(".jp-Dialog").filter(has_text="Validation Results")
+        dialog.wait_for(timeout=240_000)  # shown when the run is over
+        verdict = dialog.inner_text()
+        assert "forgot the bias" in verdict and "Success!" not in verdict, verdict
+        page.keyboard.press("Escape")
+        # No instructor panels, no exchange errors: neither in the side bars ...
+        tabs = " ".join(
+            page.evaluate(
+                "Array.from(document.querySelectorAll('.lm-TabBar-tab'))"
+                ".map(t => (t.getAttribute('title') || '') + ' ' + t.innerText)"
             )
-            assert "Create Assignment" not in tabs, tabs
-            # ... nor in nbgrader's menu (empty, or only what students use).
-            menu = page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")
-            if menu.count():
-                menu.first.click()
-                items = " ".join(page.locator(".lm-Menu-content").all_inner_texts())
-                for unwanted in ("Formgrader", "Create assignment", "Assignment List", "Course"):
-                    assert unwanted not in items, items
-                page.keyboard.press("Escape")
-            body = page.locator("body").inner_text()
-            assert "exchange" not in body.lower() and "Error fetching" not in body, body[-2000:]
-        finally:
-            browser.close()
+        )
+        assert "Create Assignment" not in tabs, tabs
+        # ... nor in nbgrader's menu (empty, or only what students use).
+        menu = page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")
+        if menu.count():
+            menu.first.click()
+            items = " ".join(page.locator(".lm-Menu-content").all_inner_texts())
+            for unwanted in ("Formgrader", "Create assignment", "Assignment List", "Course"):
+                assert unwanted not in items, items
+            page.keyboard.press("Escape")
+        body = page.locator("body").inner_text()
+        assert "exchange" not in body.lower() and "Error fetching" not in body, body[-2000:]
+    finally:
+        page.close()
     saved = (work / "a1_neurons" / "a1_neurons.ipynb").read_text()
     assert "return step(X @ w)" in saved  # the student's work went to the working copy
     assert _get(f"{url}/api/status?token={token}") == 200

@@ -11,30 +11,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from book_build import shared_browser
 
 
 def launch() -> Iterator[object]:
-    """A Chromium browser for a pytest fixture (skipped with the reason when unavailable)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run: apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+    """Chromium for a pytest fixture: the session's shared browser (skipped where missing).
+
+    Playwright's sync API allows one instance per thread, so this never starts a second one.
+    """
+    yield shared_browser()
 
 
 class Tab:
