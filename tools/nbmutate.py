@@ -856,7 +856,12 @@ def check_catalogue(assignment: str) -> dict:
 
 def warm_up() -> None:
     """Import what every notebook imports, once, before forking (each child starts warm)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    # The forked children draw off screen. Chosen in this process, not through MPLBACKEND: a
+    # caller's later subprocesses (e.g. a book build's kernels) would inherit that and lose
+    # their inline plots.
+    matplotlib.use("Agg")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # BLAS threads and fork() do not mix
     import numpy  # noqa: F401

@@ -497,6 +497,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # Set at import time of the extension, i.e. before jupyter-cache starts any kernel.
     os.environ.setdefault("NNLIB_WIDGETS_MODE", "static")
     os.environ["IPYTHONDIR"] = str(kernel_profile(Path(app.outdir).parent))
+    # The chapters' plots are the kernels' inline figures: a backend chosen in the caller's
+    # environment (MPLBACKEND=Agg, common in CI and test set-ups) would leave every plot out.
+    os.environ.pop("MPLBACKEND", None)
     # The chapters train small networks: BLAS threads only add overhead there (4-20x slower on a
     # busy 2-core machine). The kernels inherit this environment.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
