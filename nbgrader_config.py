@@ -27,6 +27,9 @@ c.ClearSolutions.enforce_metadata = True
 # a few seconds); huge outputs and tracebacks are cut so one notebook cannot flood feedback.
 # (nbgrader's Execute always runs on after an error: allow_errors is not configurable there.)
 c.Execute.timeout = 300
+# Validate's kernels talk to nbgrader over CurveZMQ (the kernel spec declares support), so
+# ipykernel does not warn students about plain-text TCP on every run.
+c.KernelManager.transport_encryption = "auto"
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

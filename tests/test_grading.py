@@ -372,7 +372,7 @@ def test_a_threshold_case_is_exact_in_any_summation_order():
     grading.neurons.check_perceptron_update(loop_update, cases=24, seed=3)
 
 
-# --- reference use is charged to the part whose code makes the call (issue 16) ------------------
+# --- reference use costs every part that runs it, and names its root (issues 15, 16) ------------
 def _cell(source: str) -> dict:
     """Run ``source`` as a notebook cell would (top-level names, a file of its own)."""
     namespace = {"np": np}
@@ -380,7 +380,10 @@ def _cell(source: str) -> dict:
     return namespace
 
 
-def test_reference_use_costs_the_part_whose_exercise_makes_the_call():
+def test_reference_use_costs_every_part_that_runs_it_and_names_the_root():
+    # The grader's sandbox has no reference to run (its stubs raise), so a part whose check
+    # runs the call cannot pass there; the visible checks give the same verdict, and the
+    # message points at the student's function that makes the call.
     cell = _cell(
         "def step(z):\n"
         "    from nnlib import neurons\n"
@@ -390,10 +393,14 @@ def test_reference_use_costs_the_part_whose_exercise_makes_the_call():
     )
     step, threshold_neuron = cell["step"], cell["threshold_neuron"]
 
-    with pytest.raises(grading.ReferenceUsedError, match=r"nnlib\.neurons\.step"):
+    with pytest.raises(grading.ReferenceUsedError, match=r"nnlib\.neurons\.step") as own:
         grading.neurons.check_step(step, [(5,)])
-    # threshold_neuron only calls the student's step: that is step's part's business.
-    grading.neurons.check_threshold_neuron(threshold_neuron, [(4, 3)], seed=2)
+    assert "fix step first" not in str(own.value)  # step's own part: no detour
+    with pytest.raises(grading.ReferenceUsedError) as later:
+        grading.neurons.check_threshold_neuron(threshold_neuron, [(4, 3)], seed=2)
+    message = " ".join(str(later.value).split())
+    assert "your step calls nnlib.neurons.step" in message, message
+    assert "fix step first" in message, message
 
 
 def test_reference_use_through_a_helper_still_costs_the_part():
@@ -408,3 +415,59 @@ def test_reference_use_through_a_helper_still_costs_the_part():
 
     with pytest.raises(grading.ReferenceUsedError):
         grading.neurons.check_threshold_neuron(threshold_neuron, [(4, 3)], seed=2)
+
+
+def test_reference_use_caught_by_a_check_still_fails_it():
+    # check_stack finds out whether the student's Linear passes its own part, and puts nnlib's
+    # in its place when not; a Linear that runs nnlib's reference fails that probe, and the
+    # probe's error is caught. The check must fail anyway, as the class grader's judge does
+    # (it sees every error its sandbox's stubs raise, whatever the check does with it).
+    cell = _cell(
+        "from nnlib import modules\n"
+        "class Linear(modules.Module):\n"
+        "    def __init__(self, n_in, n_out):\n"
+        "        self.ref = modules.Linear(n_in, n_out)\n"
+        "        self.weight, self.bias = self.ref.weight, self.ref.bias\n"
+        "    def forward(self, X):\n"
+        "        return self.ref.forward(X)\n"
+        "    def backward(self, grad_out):\n"
+        "        return self.ref.backward(grad_out)\n"
+        "    def parameters(self):\n"
+        "        return [self.weight, self.bias]\n"
+        "class Activation(modules.Module):  # the student's own, right, activations\n"
+        "    def forward(self, X):\n"
+        "        self.y = self.f(X)\n"
+        "        return self.y\n"
+        "    def backward(self, grad_out):\n"
+        "        return grad_out * self.df(self.y)\n"
+        "class ReLU(Activation):\n"
+        "    f = staticmethod(lambda X: np.maximum(X, 0.0))\n"
+        "    df = staticmethod(lambda y: (y > 0).astype(float))\n"
+        "class Tanh(Activation):\n"
+        "    f = staticmethod(np.tanh)\n"
+        "    df = staticmethod(lambda y: 1.0 - y**2)\n"
+        "class Sigmoid(Activation):\n"
+        "    f = staticmethod(lambda X: 1.0 / (1.0 + np.exp(-X)))\n"
+        "    df = staticmethod(lambda y: y * (1.0 - y))\n"
+    )
+    layers = {k: cell[k] for k in ("Linear", "ReLU", "Tanh", "Sigmoid")}
+    for kind in ("ReLU", "Tanh", "Sigmoid"):  # the activations pass their own parts
+        grading.layers.check_activation(layers[kind], kind, [(4, 3)], seed=2)
+    with pytest.raises(grading.ReferenceUsedError, match=r"nnlib\.modules\.Linear"):
+        grading.layers.check_stack(layers, (5, 4, 3, 2), n=6, seed=10)
+
+
+def test_a_trained_model_whose_code_runs_the_reference_fails_its_check():
+    # The training cell runs outside any check: locally nnlib's layers train the model fine,
+    # in the grader's sandbox the same cell fails (its nnlib has none). The check of the
+    # trained model runs the model's own code once under the guard, so both give 0.
+    from nnlib import optim, train
+
+    X_train, X_test, y_train, y_test = grading.mlp.digits(seed=0)
+    model = modules.MLP([64, 32, 10], seed=0)
+    train.fit(model, losses.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+              X_train, y_train, epochs=20, batch_size=32, seed=0, progress=False)  # fmt: skip
+    # Its parameters alone are good enough: only the guard can fail it.
+    assert grading.mlp.model_accuracy(model, [64, 32, 10], X_test, y_test) >= 0.9
+    with pytest.raises(grading.ReferenceUsedError, match=r"nnlib\.modules\."):
+        grading.mlp.check_trained_model(model, [64, 32, 10], X_test, y_test, 0.9)

@@ -7,9 +7,9 @@ the edited release). So the lab opens ``work/<name>/``, a git-ignored copy made 
 start an assignment afresh).
 
 The lab runs with ``tools/lab/`` as its Jupyter configuration directory: nbgrader's
-instructor panels (Formgrader, Create Assignment) and the exchange-based ones (Assignment List,
-Courses), which only show errors without an exchange, are disabled, front end and server
-alike; the Validate button stays. The server's working directory is the repository, so Validate
+instructor panels (Formgrader, Create Assignment), the exchange-based ones (Assignment List,
+Courses), which only show errors without an exchange, and nbgrader's menu, which only opens
+those, are disabled, front end and server alike; the Validate button stays. The server's working directory is the repository, so Validate
 reads the course's ``nbgrader_config.py``.
 """
 

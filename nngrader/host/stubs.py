@@ -29,18 +29,17 @@ import tempfile
 import threading
 
 #: Bump when the transformation changes: copies built by an older one are not reused.
-VERSION = "2"
+VERSION = "3"
 
 _HELPER = "_nnlib_reference_used"
 _HELPER_SOURCE = f'''
 def {_HELPER}(name):
     """Raise ReferenceUsedError for nnlib's ``name``, left out of the grader's copy of nnlib."""
-    from nnlib.grading._guard import ReferenceUsedError
+    import sys
 
-    raise ReferenceUsedError(
-        f"{{name}} is nnlib's reference implementation of what this assignment asks you to "
-        "write. The grader's copy of nnlib leaves it out: implement it yourself."
-    )
+    from nnlib.grading._guard import ReferenceUsedError, stub_message
+
+    raise ReferenceUsedError(stub_message(name, sys._getframe(1)))
 '''
 _LOCK = threading.Lock()
 

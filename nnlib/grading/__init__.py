@@ -25,19 +25,33 @@ Example (a test cell of ``a4_layers``)::
 from __future__ import annotations
 
 # The assignment bundles are reached as ``grading.layers.check_linear(...)`` and so on.
-from nnlib.grading import autograd, layers, mlp, neurons, regression
+from nnlib.grading import autograd, checks, layers, mlp, neurons, regression
 from nnlib.grading._compare import assert_close, likely_bug
-from nnlib.grading._guard import REFERENCE_USES, ReferenceUsedError, forbid_reference
-from nnlib.grading._safe import GradingError, as_result, as_scalar, quiet
-from nnlib.grading.checks import (
-    call,
-    check_function,
-    check_gradient,
-    check_layer,
-    check_loss,
-    numerical_gradient,
-    random_array,
+from nnlib.grading._guard import (
+    REFERENCE_USES,
+    ReferenceUsedError,
+    counts_reference_use,
+    forbid_reference,
 )
+from nnlib.grading._safe import GradingError, as_result, as_scalar, quiet
+from nnlib.grading.checks import call, numerical_gradient, random_array
+
+
+def _wrap_checks() -> None:
+    """Every public ``check_*`` of the bundles fails when the student's code ran a forbidden
+    reference inside it, whatever the check did with the error: the grader's verdict too."""
+    for module in (checks, autograd, layers, mlp, neurons, regression):
+        for name, value in list(vars(module).items()):
+            defined_here = getattr(value, "__module__", None) == module.__name__
+            if name.startswith("check_") and callable(value) and defined_here:
+                setattr(module, name, counts_reference_use(value))
+
+
+_wrap_checks()
+check_function = checks.check_function
+check_gradient = checks.check_gradient
+check_layer = checks.check_layer
+check_loss = checks.check_loss
 
 __all__ = [
     "REFERENCE_USES",

@@ -16,15 +16,21 @@ into a failure whose message says why.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import re
 import sys
 import types
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import ParamSpec, TypeVar
 
 from nnlib.grading._safe import _LIBRARY_PREFIXES, GradingError
 
 #: Every forbidden reference a student's code tried to run, as ``(part, qualified name)``.
 REFERENCE_USES: list[tuple[str, str]] = []
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _setprofile = sys.setprofile
 _getprofile = sys.getprofile
@@ -32,6 +38,37 @@ _getprofile = sys.getprofile
 
 class ReferenceUsedError(GradingError):
     """The student's code called the reference implementation of what it must implement."""
+
+
+#: What a stub of the grader's nnlib copy raises (``nngrader.host.stubs``): readable in a cell's
+#: error output, and parsed back by the check that called the student's code, which words the
+#: verdict as the visible checks do (:func:`reference_message`).
+_STUB = (
+    "{name} is nnlib's reference implementation of what this assignment asks you to write"
+    "{called_from}; the grader's copy of nnlib leaves it out: implement it yourself"
+)
+_STUB_PATTERN = re.compile(
+    r"([\w.]{1,200}) is nnlib's reference implementation of what this assignment asks you "
+    r"to write(?: \(called from your ([\w.]{1,200})\))?; "
+)
+
+
+def stub_message(name: str, frame: types.FrameType | None) -> str:
+    """The message of a stub standing for nnlib's ``name``, called from ``frame``."""
+    caller = caller_name(frame)
+    return _STUB.format(name=name, called_from=f" (called from your {caller})" if caller else "")
+
+
+def _restated(error: ReferenceUsedError, part: str, subjects: Sequence[str] | None) -> Exception:
+    """A stub's error (raised in the grader's sandbox) worded as the visible checks word it."""
+    found = _STUB_PATTERN.match(str(error)[:1000])
+    if found is None:
+        return error
+    name, caller = found.groups()
+    subjects = None if subjects is None else tuple(subjects)
+    return ReferenceUsedError(
+        reference_message(part, name, None if _within(caller, subjects) else caller)
+    )
 
 
 def _resolve(target: object) -> object:
@@ -64,10 +101,8 @@ def _functions(target: object) -> Iterator[tuple[str, types.FunctionType]]:
 
 
 #: The forbidden functions of the active :func:`forbid_reference` blocks, by key:
-#: ``(part, dotted name, a clone running the original code, subjects)``.
-_ACTIVE: dict[int, tuple[str, str, types.FunctionType, tuple[str, ...] | None]] = {}
-#: How many reference calls allowed by attribution are running (the trace ignores them).
-_ALLOWED = [0]
+#: ``(part, dotted name, subjects)``.
+_ACTIVE: dict[int, tuple[str, str, tuple[str, ...] | None]] = {}
 _LIBRARY = _LIBRARY_PREFIXES
 
 
@@ -97,60 +132,91 @@ def _student_frame(frame: types.FrameType | None) -> types.FrameType | None:
     return None
 
 
-def _charged(frame: types.FrameType | None, subjects: tuple[str, ...] | None) -> bool:
-    """Whether a reference call made from ``frame`` counts against the part whose code is
-    ``subjects`` (qualified-name prefixes such as ``"step"`` or ``"Linear.backward"``).
-
-    A call made by another part's exercise (the student's ``step`` called by their
-    ``threshold_neuron``; :func:`nnlib.grading.policy.exercise_names`) belongs to that part,
-    which is charged for it when it is checked: one bug, one part. A call from any other
-    student code (a helper) counts here. ``subjects=None`` charges every call.
-    """
-    if subjects is None:
-        return True
+def caller_name(frame: types.FrameType | None) -> str | None:
+    """The qualified name of the student's function that made a call (the innermost frame
+    from ``frame`` outwards that is not a library's, nor the class grader's machinery that
+    runs the student's code), or ``None`` for top-level cell code. For messages only."""
     student = _student_frame(frame)
+    if student is not None and str(student.f_globals.get("__name__")).startswith("nngrader."):
+        return None  # called by the grader itself (a check asking for the student's name)
     if student is None:
-        return True
+        return None
     qualname = getattr(student.f_code, "co_qualname", student.f_code.co_name)
+    return None if qualname.startswith("<") else qualname
 
-    def within(names: Iterable[str]) -> bool:
-        return any(qualname == s or qualname.startswith(s + ".") for s in names)
 
-    if within(subjects):
+def _within(qualname: str | None, subjects: tuple[str, ...] | None) -> bool:
+    """Whether ``qualname`` is the code of the part being checked (or that is unknown)."""
+    if subjects is None or qualname is None:
         return True
-    return not within(_exercises())  # another part's exercise: that part's business
+    return any(qualname == s or qualname.startswith(s + ".") for s in subjects)
 
 
-def _exercises() -> frozenset[str]:
-    from nnlib.grading.policy import exercise_names
+def _record(part: str, name: str, caller: str | None) -> None:
+    """Count a reference call against ``part``, remembering which function of the student's
+    made it (the root a message points at)."""
+    if caller:
+        _CALLERS[len(REFERENCE_USES)] = caller
+    REFERENCE_USES.append((part, name))
 
-    return exercise_names()
+
+#: Index in :data:`REFERENCE_USES` -> the student's function that made that call.
+_CALLERS: dict[int, str] = {}
+#: How many checks wrapped by :func:`counts_reference_use` are running.
+_CHECK_DEPTH = [0]
+
+
+def counts_reference_use(check: Callable[P, R]) -> Callable[P, R]:
+    """Make ``check`` fail when the student's code ran a forbidden reference anywhere inside
+    it, even where the check caught the error (e.g. while finding out whether a layer passes
+    its own part, to put nnlib's in its place). The class grader's judge sees every error of
+    its sandbox's stubs and decides the same way, per test; only the outermost check decides.
+    """
+
+    @functools.wraps(check)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        start = len(REFERENCE_USES)
+        _CHECK_DEPTH[0] += 1
+        try:
+            result = check(*args, **kwargs)
+        finally:
+            _CHECK_DEPTH[0] -= 1
+        if not _CHECK_DEPTH[0] and len(REFERENCE_USES) > start:
+            part, name = REFERENCE_USES[start]
+            raise ReferenceUsedError(reference_message(part, name, _CALLERS.get(start)))
+        return result
+
+    return wrapper
 
 
 def _dispatch(key: int, args: tuple, kwargs: dict) -> object:
-    """What a disabled reference does when called: raise if the call counts against the part
-    being checked, else run the original (it is another part's business)."""
-    part, name, clone, subjects = _ACTIVE[key]
-    if not _charged(sys._getframe(2), subjects):
-        _ALLOWED[0] += 1
-        try:
-            return clone(*args, **kwargs)
-        finally:
-            _ALLOWED[0] -= 1
-    REFERENCE_USES.append((part, name))
+    """What a disabled reference does when called: record the call and raise.
+
+    The call counts against the part being checked wherever in the student's code it is made:
+    a part whose check runs nnlib's reference cannot pass (in the grader's sandbox there is no
+    reference to run at all, so the visible checks give the same verdict).
+    """
+    part, name, _ = _ACTIVE[key]
+    _record(part, name, caller_name(sys._getframe(2)))
     raise RuntimeError(
-        f"{name} is nnlib's reference implementation of what {part} asks you to write; it is "
-        "disabled while your code is graded. Implement it yourself."
+        f"{name} is nnlib's reference implementation of what this assignment asks you to "
+        "write; it is disabled while your code is graded. Implement it yourself."
     )
 
 
-def _clone(func: types.FunctionType) -> types.FunctionType:
-    clone = types.FunctionType(
-        func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
+def reference_message(part: str, name: str, root: str | None) -> str:
+    """The one-line verdict on a part whose check ran nnlib's reference ``name``; ``root`` is
+    the student's function, outside the part's own code, that made the call (if any)."""
+    if root:
+        return (
+            f"{part}: your {root} calls {name}, nnlib's reference implementation of what this "
+            f"assignment asks you to write, and this part runs it; fix {root} first (every "
+            "part that runs it scores 0 until you implement it yourself)"
+        )
+    return (
+        f"{part}: your code calls {name}, nnlib's reference implementation of this very "
+        "exercise; this part scores 0 until you implement it yourself"
     )
-    clone.__kwdefaults__ = func.__kwdefaults__
-    clone.__qualname__ = func.__qualname__
-    return clone
 
 
 @contextlib.contextmanager
@@ -163,8 +229,9 @@ def forbid_reference(
         targets: what to disable.
         part: how messages name the part, e.g. ``"Linear.backward(grad_out)"``.
         subjects: the qualified-name prefixes of the student's code this part is about (e.g.
-            ``["Linear.backward"]``); a reference called from other student code (an earlier
-            part's function) runs normally and is left to that part. ``None``: every call.
+            ``["Linear.backward"]``). A reference call from other student code (an earlier
+            part's function) counts here too, and the message names that function as the
+            root to fix first. ``None``: every call is the part's own.
 
     Raises:
         ReferenceUsedError: on leaving the block, if the student's code ran a forbidden
@@ -175,18 +242,13 @@ def forbid_reference(
     for target in targets:
         for name, func in _functions(_resolve(target)):
             funcs.setdefault(func.__code__, (name, func))
-    used: list[str] = []
+    used: list[tuple[str, str | None]] = []
 
     previous = _getprofile()
 
     def profile(frame: types.FrameType, event: str, arg: object) -> None:
-        if (
-            event == "call"
-            and frame.f_code in funcs
-            and not _ALLOWED[0]
-            and _charged(frame.f_back, subjects)
-        ):
-            used.append(funcs[frame.f_code][0])
+        if event == "call" and frame.f_code in funcs:
+            used.append((funcs[frame.f_code][0], caller_name(frame.f_back)))
         if previous is not None:  # chain: an outer grader may watch calls too
             previous(frame, event, arg)
 
@@ -200,7 +262,7 @@ def forbid_reference(
             key = id(func) ^ id(code)
             poisoned = _poisoned_code(func, key)
             if poisoned is not None:
-                _ACTIVE[key] = (part, name, _clone(func), subjects)
+                _ACTIVE[key] = (part, name, subjects)
                 swapped.append((func, code, key))
                 func.__code__ = poisoned
         _setprofile(profile)
@@ -212,12 +274,12 @@ def forbid_reference(
         for func, code, key in reversed(swapped):
             func.__code__ = code
             _ACTIVE.pop(key, None)
-    REFERENCE_USES.extend((part, name) for name in used)
-    names = [name for _, name in REFERENCE_USES[start:]]
-    if names:
-        raise ReferenceUsedError(
-            f"{part}: your code calls {names[0]}, nnlib's reference implementation of this "
-            "very exercise; this part scores 0 until you implement it yourself"
-        ) from error
+    for name, caller in used:
+        _record(part, name, caller)
+    if len(REFERENCE_USES) > start:
+        _, name = REFERENCE_USES[start]
+        caller = _CALLERS.get(start)
+        root = None if _within(caller, subjects) else caller
+        raise ReferenceUsedError(reference_message(part, name, root)) from error
     if error is not None:
         raise error

@@ -244,7 +244,7 @@ def check_backward(
         *leaves,
         what=f"{what} (building the graph)",
         forbid=AUTOGRAD_REFERENCES,
-        subjects=(),  # each operation's reference use is its own part's business
+        subjects=(),  # a reference call fails this too, naming the operation that made it
     )
     assert_close(
         np.float64(as_scalar(getattr(root, "data", None), f"{what}: the root's .data")),

@@ -19,7 +19,7 @@ import numpy as np
 
 from nnlib.grading import _reference
 from nnlib.grading._compare import RTOL, Hint, assert_close, matches
-from nnlib.grading._guard import forbid_reference
+from nnlib.grading._guard import ReferenceUsedError, _restated, forbid_reference
 from nnlib.grading._safe import (
     _LIBRARY_PREFIXES,
     GradingError,
@@ -173,7 +173,8 @@ def call(
             (e.g. a matmul shape error in a backward pass: a missing transpose).
         subjects: qualified-name prefixes of the student code this part is about (e.g.
             ``["Linear.backward"]``): a forbidden reference called from other student code
-            is that code's part's business (see :func:`nnlib.grading.forbid_reference`).
+            still fails this part, and the message names that code as the root to fix
+            first (see :func:`nnlib.grading.forbid_reference`).
             Default: the qualified name of ``fn`` when it is the student's function or
             method, else every call counts.
 
@@ -192,6 +193,8 @@ def call(
             result = fn(*args)
         except NotImplementedError as exc:
             raise not_attempted(what, _raiser(exc, fn)) from None
+        except ReferenceUsedError as exc:  # a stub of the grader's nnlib copy raised
+            raise _restated(exc, what, subjects) from None
         except GradingError:
             raise
         except Exception as exc:
@@ -486,7 +489,7 @@ def check_layer(
             assert_close(got, want, what, batch=X.shape[0], hints=wrong)
         else:
             try:
-                # only to fill the cache: forward's own reference use is its part's business
+                # only to fill the cache (a reference call in forward fails this too, named)
                 call(student.forward, _array(X, copy=True), what=what, forbid=forbid, subjects=())
             except GradingError as exc:
                 raise forward_fails(

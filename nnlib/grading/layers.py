@@ -13,6 +13,7 @@ import numpy as np
 
 from nnlib import functional as F
 from nnlib import losses, modules
+from nnlib.grading._guard import ReferenceUsedError
 from nnlib.grading._safe import GradingError, _default_rng, quiet
 from nnlib.grading.checks import check_layer, check_loss, random_array
 from nnlib.grading.policy import policy_for
@@ -323,7 +324,7 @@ def check_composed(
         seed=seed + 101,
         params=params,
         forbid=LAYER_REFERENCES if forbid is None else forbid,
-        subjects=(),  # each layer's reference use is its own part's business
+        subjects=(),  # a reference call fails this too, naming the layer that made it
     )
 
 
@@ -358,6 +359,8 @@ def check_stack(
             with quiet():
                 _own_check(kind, layers[kind])
             chosen[kind] = layers[kind]
+        except ReferenceUsedError:
+            raise  # nothing to put in its place: the reference ran (and fails this part too)
         except GradingError as exc:
             if "not attempted" in str(exc):
                 raise not_attempted(f"{name} (needs {kind})") from None

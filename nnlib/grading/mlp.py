@@ -10,6 +10,7 @@ import numpy as np
 from nnlib import modules, optim
 from nnlib.data import load_digits, train_test_split
 from nnlib.grading._compare import assert_close, matches
+from nnlib.grading._guard import ReferenceUsedError
 from nnlib.grading._safe import GradingError, as_result, quiet
 from nnlib.grading.checks import call, forward_fails, numerical_gradient, random_array
 from nnlib.grading.policy import policy_for
@@ -311,6 +312,8 @@ def _own_parts_fail(MLP: type, SGD: type) -> tuple[bool, bool]:
         try:
             with quiet():
                 check()
+        except ReferenceUsedError:
+            raise  # nothing to put in its place: the reference ran (and fails this part too)
         except GradingError:
             return True
         return False
@@ -404,7 +407,7 @@ def check_training(
         return _train(MLP, SGD, hyper, seed, X_train, y_train)
 
     try:
-        # MLP and SGD are checked by their own parts: here only reference use outside them
+        # a reference call fails this too, naming the class of the student's that made it
         model = call(train, what=what, forbid=MLP_REFERENCES, subjects=())
         accuracy = model_accuracy(model, sizes, X_test, y_test)
     except GradingError:
@@ -419,6 +422,32 @@ def check_training(
             f"{min_accuracy}; likely bug: the gradients or the update are subtly wrong (the "
             "checks above use small cases; look at the loss curve: it should fall steadily)"
         )
+
+
+def _run_own_code(model: object, SGD: type | None, X: np.ndarray, classes: int) -> None:
+    """Run ``model``'s forward and backward, and a step of ``SGD``, once with nnlib's
+    reference disabled.
+
+    The accuracy is measured from the parameters alone (forward bugs cost their own part),
+    but a model whose code runs nnlib's layers, or an optimizer that runs nnlib's, was trained
+    by nnlib's: in the grader's sandbox those do not exist and the training cell fails. The
+    counted reference use (see :func:`~nnlib.grading._guard.counts_reference_use`) fails this
+    check the same way here; other errors are the business of their own parts.
+    """
+    grad_out = np.full((X.shape[0], classes), 1.0 / classes)
+    probes = [
+        (lambda: model.forward(X.copy()), "your trained model.forward(X)"),
+        (lambda: model.backward(grad_out.copy()), "your trained model.backward(grad_out)"),
+    ]
+    if SGD is not None:
+        probes.append((lambda: SGD([Parameter(np.ones(3))], lr=0.1).step(), "SGD(...).step()"))
+    for probe, what in probes:
+        try:
+            call(probe, what=what, forbid=MLP_REFERENCES)
+        except ReferenceUsedError:
+            raise
+        except Exception:
+            pass
 
 
 def check_trained_model(
@@ -438,6 +467,8 @@ def check_trained_model(
     its split, seed 0): when one of the two classes fails its own part, the model is trained
     again with nnlib's in its place, so that bug costs its own part, not this one too.
     """
+    if model is not None:
+        _run_own_code(model, SGD, X[:4], sizes[-1])
     accuracy = model_accuracy(model, sizes, X, y) if model is not None else 0.0
     if not accuracy >= min_accuracy:
         if MLP is not None and SGD is not None and hyper is not None:
