@@ -935,14 +935,26 @@ def test_every_figure_and_table_fits_a_phone(
     built_book: Path, server: str, browser: object
 ) -> None:
     """At 390 px no figure scrolls sideways in its box and no picture or table is wider than
-    the text column."""
-    problems = []
+    the text column; the timeline's labels stay legible."""
+    from nnlib.widgets.timeline import LABEL_POINTS, history_timeline_figure
+
+    timeline_figure = history_timeline_figure()
+    problems, timelines = [], 0
     for path in _pages(built_book):
         tab = _Page(browser, server, viewport={"width": 390, "height": 844})
         page = tab.page
         page.goto(f"{server}/book/{path.name}", wait_until="load")
         problems += [f"{path.name}: {m}" for m in page.evaluate(_TOO_WIDE_JS)]
+        timeline = page.locator(f'.nnlib-figure img[alt^="{timeline_figure.title}"]')
+        if timeline.count():
+            # Legible: its labels, scaled with the picture to the phone's width, stay >= 10 px.
+            shown, drawn = timeline.evaluate("i => [i.clientWidth, +i.getAttribute('width')]")
+            label_px = LABEL_POINTS * timeline_figure.static_dpi / 72 * shown / drawn
+            timelines += 1
+            if label_px < 10 or shown < 0.8 * drawn:
+                problems.append(f"{path.name}: timeline labels {label_px:.1f} px at {shown} px")
         tab.close()
+    assert timelines == 1, "the timeline was not found"
     assert not problems, "\n".join(problems)
 
 
