@@ -612,6 +612,27 @@ def test_three_pictures_sentence_is_the_tables_numbers(built_book: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.book
+def test_model_size_sentence_is_the_tables_numbers(built_book: Path) -> None:
+    """Chapter 1's growth factor and doubling time are those of its table of published sizes."""
+    import numpy as np
+
+    soup = _soup(built_book, "01_introduction")
+    rows = {r[0]: r for r in _table_rows(soup, "model-sizes")[1:]}
+    assert len(rows) >= 6 and {"LeNet-5", "GPT-3"} <= set(rows), rows
+    years = np.array([float(r[1]) for r in rows.values()])
+    params = np.array([float(r[2].replace(",", "")) for r in rows.values()])
+    slope = np.polyfit(years, np.log2(params), 1)[0]
+    ratio = float(rows["GPT-3"][2].replace(",", "")) / float(rows["LeNet-5"][2].replace(",", ""))
+    text = " ".join(soup.get_text().split())
+    assert f"grew about {ratio / 1e6:.1f} million-fold" in text
+    assert f"the line fitted to all {len(rows)} networks doubles every {12 / slope:.0f} months" in (
+        text
+    )
+    assert "Table 1.1" in text, "the table is not numbered"
+
+
+@pytest.mark.slow
+@pytest.mark.book
 def test_autoencoder_text_states_what_the_executed_table_shows(built_book: Path) -> None:
     soup = _soup(built_book, "11_autoencoders")
     outputs = [pre.get_text() for pre in soup.select(".cell_output pre")]
