@@ -25,6 +25,7 @@ from book_build import working_tree_files as _working_tree_files
 # the heaviest pages (chapter 9, the playground) weigh 6-7 MB.
 MAX_PAGE_BYTES = 7_000_000
 INSTALL_MARKER = "except ImportError:"
+MIN_PRINT_PPI = 200  # the PDF's pictures, at their printed size
 
 
 # --- the sources ------------------------------------------------------------------------------
@@ -611,6 +612,27 @@ def test_three_pictures_sentence_is_the_tables_numbers(built_book: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.book
+def test_model_size_sentence_is_the_tables_numbers(built_book: Path) -> None:
+    """Chapter 1's growth factor and doubling time are those of its table of published sizes."""
+    import numpy as np
+
+    soup = _soup(built_book, "01_introduction")
+    rows = {r[0]: r for r in _table_rows(soup, "model-sizes")[1:]}
+    assert len(rows) >= 6 and {"LeNet-5", "GPT-3"} <= set(rows), rows
+    years = np.array([float(r[1]) for r in rows.values()])
+    params = np.array([float(r[2].replace(",", "")) for r in rows.values()])
+    slope = np.polyfit(years, np.log2(params), 1)[0]
+    ratio = float(rows["GPT-3"][2].replace(",", "")) / float(rows["LeNet-5"][2].replace(",", ""))
+    text = " ".join(soup.get_text().split())
+    assert f"grew about {ratio / 1e6:.1f} million-fold" in text
+    assert f"the line fitted to all {len(rows)} networks doubles every {12 / slope:.0f} months" in (
+        text
+    )
+    assert "Table 1.1" in text, "the table is not numbered"
+
+
+@pytest.mark.slow
+@pytest.mark.book
 def test_autoencoder_text_states_what_the_executed_table_shows(built_book: Path) -> None:
     soup = _soup(built_book, "11_autoencoders")
     outputs = [pre.get_text() for pre in soup.select(".cell_output pre")]
@@ -677,8 +699,14 @@ def test_pdf_has_every_chapter_typeset_math_and_every_figure(
     listing = subprocess.run(
         ["pdfimages", "-list", book_pdf], capture_output=True, text=True, check=True
     ).stdout
-    n_images = sum(1 for ln in listing.splitlines()[2:] if ln.split()[2:3] == ["image"])
+    rows = [ln.split() for ln in listing.splitlines()[2:] if ln.split()[2:3] == ["image"]]
+    n_images = len(rows)
     assert n_images >= n_figures, f"{n_images} images in the PDF for {n_figures} figures"
+    # At print resolution: each picture has >= 200 pixels per inch at the size it is printed
+    # (pdfimages' x-ppi and y-ppi columns; an alpha mask, "smask", rides on its image).
+    coarse = [f"page {r[0]}: {r[3]}x{r[4]} px at {r[12]}x{r[13]} ppi" for r in rows
+              if min(float(r[12]), float(r[13])) < MIN_PRINT_PPI]  # fmt: skip
+    assert not coarse, f"{len(coarse)} pictures print below {MIN_PRINT_PPI} ppi: {coarse[:5]}"
     # Every page renders to a picture, and the figures are real pictures: each embedded image,
     # extracted, is large and not blank.
     subprocess.run(["pdftoppm", "-r", "12", "-png", book_pdf, tmp_path / "p"], check=True)
@@ -928,14 +956,26 @@ def test_every_figure_and_table_fits_a_phone(
     built_book: Path, server: str, browser: object
 ) -> None:
     """At 390 px no figure scrolls sideways in its box and no picture or table is wider than
-    the text column."""
-    problems = []
+    the text column; the timeline's labels stay legible."""
+    from nnlib.widgets.timeline import LABEL_POINTS, history_timeline_figure
+
+    timeline_figure = history_timeline_figure()
+    problems, timelines = [], 0
     for path in _pages(built_book):
         tab = _Page(browser, server, viewport={"width": 390, "height": 844})
         page = tab.page
         page.goto(f"{server}/book/{path.name}", wait_until="load")
         problems += [f"{path.name}: {m}" for m in page.evaluate(_TOO_WIDE_JS)]
+        timeline = page.locator(f'.nnlib-figure img[alt^="{timeline_figure.title}"]')
+        if timeline.count():
+            # Legible: its labels, scaled with the picture to the phone's width, stay >= 10 px.
+            shown, drawn = timeline.evaluate("i => [i.clientWidth, +i.getAttribute('width')]")
+            label_px = LABEL_POINTS * timeline_figure.static_dpi / 72 * shown / drawn
+            timelines += 1
+            if label_px < 10 or shown < 0.8 * drawn:
+                problems.append(f"{path.name}: timeline labels {label_px:.1f} px at {shown} px")
         tab.close()
+    assert timelines == 1, "the timeline was not found"
     assert not problems, "\n".join(problems)
 
 
@@ -961,11 +1001,15 @@ def test_every_picture_has_alt_text_that_describes_it(built_book: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.book
 def test_every_chapter_mention_is_a_link_that_resolves(built_book: Path) -> None:
-    """ "chapter N" in the prose links to chapter N; only a chapter of a cited book (right after
-    its citation: "Goodfellow et al. [2016], chapter 6") stays text."""
+    """ "chapter N", "section N", "equation (N)" and "figure N" in the prose link to what they
+    name, and the number shown is the number of the target; only a chapter or section of a
+    cited book (right after its citation: "Goodfellow et al. [2016], chapter 6") stays text.
+    Nor does the prose point by place ("the figure below", "the next section"): a figure can
+    float to another page in print."""
     bs4 = pytest.importorskip("bs4")
     numbers = {v: k for k, v in _chapter_numbers(built_book).items()}
     bad, links = [], 0
+    kinds = {"figure": 0, "equation": 0, "section": 0}
     for path in [*_pages(built_book), built_book / "book" / "intro.html"]:
         soup = bs4.BeautifulSoup(path.read_text(), "html.parser")
         article = soup.select_one("article") or soup
@@ -979,15 +1023,18 @@ def test_every_chapter_mention_is_a_link_that_resolves(built_book: Path) -> None
             number = m.group(1) or m.group(2)
             if not head or head.group(1) != number:
                 bad.append(f"{path.name}: {a.get_text()!r} links to {a['href']}")
-        for text in article.find_all(string=re.compile(r"[Cc]hapters? \d")):
-            if text.find_parent(["a", "code", "pre", "script", "style"]) or text.find_parent(
-                class_=re.compile(r"math|highlight|cell_output")
+        bad += _numbered_reference_problems(built_book, path, article, kinds)
+        for text in article.find_all(string=_UNLINKED_MENTION):
+            if text.find_parent(["a", "code", "pre", "script", "style", "figcaption"]) or (
+                # Whole class names: notebook pages sit in a "tex2jax_ignore mathjax_ignore"
+                # section, which a bare "math" would match (and so skip every page).
+                text.find_parent(class_=_NOT_PROSE)
             ):
                 continue
             previous = text.find_previous_sibling()
             cited = previous is not None and "bibliography.html" in str(previous)
-            for m in re.finditer(r"[Cc]hapters? (\d+)", text):
-                if not (cited and text[: m.start()].strip() == ","):
+            for m in _UNLINKED_MENTION.finditer(text):
+                if not (cited and text[: m.start()].strip() == "," and m.group(0)[0] in "cCsS"):
                     bad.append(f"{path.name}: unlinked {m.group(0)!r} in {text.strip()[:60]!r}")
         # An assignment named in the prose links to its folder in the repository.
         for code in article.find_all(string=re.compile(r"^(assignments/)?a[1-5]_[a-z]+/?$")):
@@ -998,7 +1045,57 @@ def test_every_chapter_mention_is_a_link_that_resolves(built_book: Path) -> None
             if a is None or not a.get("href", "").endswith(f"/assignments/{name}"):
                 bad.append(f"{path.name}: assignment {code.strip()!r} is not a link to its folder")
     assert numbers and links >= 40, f"only {links} chapter links"
+    assert kinds["figure"] >= 16 and kinds["equation"] >= 10 and kinds["section"] >= 4, kinds
     assert not bad, "\n".join(bad)
+
+
+_NOT_PROSE = re.compile(r"^(?:math|highlight(?:-\w+)?|cell_output|nnlib-figure)$")
+
+
+# A numbered thing named in plain text ("chapter 3", "section 8.2", "equation (5.1)", "figure 2",
+# "Fig. 2"), or pointed at by place instead of by number.
+_UNLINKED_MENTION = re.compile(
+    r"\b(?:[Cc]hapters? \d+|[Ss]ections? \d[\d.]*|[Ee]quations? \(?\d[\d.]*\)?"
+    r"|[Ff]ig(?:ure|s?\.)s? \d[\d.]*"
+    r"|the (?:figure|equation|formula|section) (?:below|above)"
+    r"|the (?:next|previous|following) sections?)"
+)
+
+
+def _numbered_reference_problems(html: Path, path: Path, article: object, kinds: dict) -> list:
+    """Links to figures ("Figure 3.1"), equations ("(5.2)") and sections ("Section 8.4") whose
+    target does not exist or carries another number; counts the links by kind."""
+    import bs4
+
+    bad = []
+    for a in article.select("a.reference.internal[href*='#']"):
+        shown = a.get_text(" ", strip=True)
+        m = re.fullmatch(r"(Figure|Section) (\d+(?:\.\d+)*)|\((\d+\.\d+)\)", shown)
+        if not m:
+            continue
+        page, _, anchor = a["href"].partition("#")
+        target_file = (path.parent / page) if page else path
+        soup = bs4.BeautifulSoup(target_file.read_text(), "html.parser")
+        target = soup.find(id=anchor)
+        if m.group(3):  # an equation: its number is printed beside it
+            kind, number = "equation", m.group(3)
+            eqno = target.find(class_="eqno") if target else None
+            found = re.search(r"\(([\d.]+)\)", eqno.get_text()) if eqno else None
+            found = found and found.group(1)
+        elif m.group(1) == "Figure":
+            kind, number = "figure", m.group(2)
+            cap = target.find(class_="caption-number") if target else None
+            found = re.sub(r"^Figure\s*", "", cap.get_text(strip=True)) if cap else None
+        else:
+            kind, number = "section", m.group(2)
+            # A label is an empty element just before its section (or the section itself).
+            head = target.find_next(re.compile("^h[1-6]$")) if target else None
+            num = head.find(class_="section-number") if head else None
+            found = num.get_text(strip=True).rstrip(".") if num else None
+        kinds[kind] += 1
+        if found != number:
+            bad.append(f"{path.name}: {shown!r} links to {a['href']}, which is {found!r}")
+    return bad
 
 
 @pytest.mark.slow

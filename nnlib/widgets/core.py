@@ -483,7 +483,7 @@ _CONTROLLER_JS = r"""
 
 _STYLE = """
 .nnlib-figure{border:1px solid #d0d7de;border-radius:6px;padding:.6em .8em;margin:1em 0;
-  max-width:100%;overflow-x:auto}
+  max-width:100%;overflow-x:auto;text-align:left}
 .nnlib-figure .nnlib-controls{display:flex;flex-wrap:wrap;gap:.4em 1.4em;margin-bottom:.5em;
   font-size:.9em;align-items:center}
 .nnlib-figure .nnlib-controls label{display:inline-flex;align-items:center;gap:.4em}

@@ -166,27 +166,37 @@ HISTORY: tuple[Event, ...] = (
 )
 
 
-def _label_rows(positions: Sequence[float], gap: float) -> list[int]:
-    """Rows 0, 1, 2, ... for labels at ``positions`` (increasing) so that two labels on one row
-    are at least ``gap`` apart: each label takes the lowest row that has room (greedy)."""
-    last: list[float] = []
-    rows = []
+def _spread(positions: Sequence[float], gap: float, top: float) -> list[float]:
+    """Label positions near ``positions`` (increasing), at least ``gap`` apart, none above ``top``.
+
+    Each label sits at its own position unless the label before it is closer than ``gap``; then
+    it moves down (later) just enough. If that pushes the last ones past ``top``, they are moved
+    back up the same way from the end.
+    """
+    out: list[float] = []
     for x in positions:
-        row = next((r for r, end in enumerate(last) if x - end >= gap), len(last))
-        if row == len(last):
-            last.append(x)
-        last[row] = x
-        rows.append(row)
-    return rows
+        out.append(x if not out else max(x, out[-1] + gap))
+    for i in range(len(out) - 1, -1, -1):
+        limit = top if i == len(out) - 1 else out[i + 1] - gap
+        out[i] = min(out[i], limit)
+    return out
 
 
 _MOOD_COLOUR = {"up": PALETTE[0], "down": PALETTE[1], "neutral": PALETTE[3]}
+LABEL_POINTS = 11
+"""Type size of the event labels: legible when a 390 px phone shows the figure at its width."""
+_AXIS_X, _LABEL_X = 0.2, 0.34  # where the time axis and the column of labels stand (axes x)
 
 
 def history_timeline_figure(
     events: Sequence[Event] = HISTORY, years: tuple[int, int] = (1938, 2022)
 ) -> InteractiveFigure:
-    """All events on one time axis; a player steps through them and highlights one at a time.
+    """All events on one vertical time axis, each labelled in a column beside it; a player steps
+    through them and highlights one at a time.
+
+    The axis runs down the figure (a narrow, tall picture, readable on a phone): events are dots
+    on it, periods shaded bands, and every event has a label "year name" in the column on the
+    right, joined to its year by a line and spread out so that no two labels touch.
 
     Args:
         events: the events, in time order (by ``start``).
@@ -208,50 +218,50 @@ def history_timeline_figure(
     outside = [e.when for e in events if e.start < years[0] or (e.end or e.start) > years[1]]
     if outside:
         raise ValueError(f"events {outside} lie outside the axis {years[0]}..{years[1]}")
-    levels = _label_rows([e.start for e in events if e.end is None], gap=10)
-    period_rows = _label_rows([e.middle for e in events if e.end is not None], gap=10)
+    # Labels in the order of their place on the axis (a period at its middle).
+    order = sorted(range(len(events)), key=lambda i: events[i].middle)
+    gap = (years[1] - years[0]) / 22  # one label line, with some air, in years
+    spread = _spread([events[i].middle for i in order], gap, years[1] - gap / 2)
+    label_at = dict(zip(order, spread, strict=True))
 
     def setup(fig: Any) -> dict[str, Any]:
         from matplotlib.patches import Rectangle
 
         ax = fig.add_subplot()
-        ax.axhline(0, color="0.3", lw=1.2, zorder=1)
-        points = iter(levels)
-        periods = iter(period_rows)
-        for e in events:
+        ax.axvline(_AXIS_X, color="0.3", lw=1.2, zorder=1)
+        for i, e in enumerate(events):
             colour = _MOOD_COLOUR[e.mood]
+            y = label_at[i]
             if e.end is not None:
-                ax.axvspan(e.start, e.end, ymin=0.0, ymax=0.3, color=colour, alpha=0.2, lw=0)
-                row = next(periods)
-                ax.text(e.middle, -0.5 - 0.45 * row, e.name, ha="center", va="center",
-                        fontsize=8.5, color=colour)  # fmt: skip
+                ax.add_patch(Rectangle((_AXIS_X - 0.06, e.start), 0.12, e.end - e.start,
+                                       color=colour, alpha=0.25, lw=0))  # fmt: skip
             else:
-                top = 0.45 + 0.75 * next(points)
-                ax.plot([e.start, e.start], [0, top], color="0.7", lw=0.8, zorder=1)
-                ax.plot([e.start], [0], "o", color=colour, ms=5, zorder=2)
-                ax.text(e.start, top + 0.06, f"{e.start}\n{e.name}", ha="center",
-                        va="bottom", fontsize=8.5, linespacing=1.0)  # fmt: skip
-        ax.set(xlim=years, ylim=(-1.35, 2.9), yticks=[])
-        ax.set_xticks(range(10 * -(-years[0] // 10), years[1] + 1, 10))
-        ax.tick_params(axis="x", labelsize=9)
-        for side in ("left", "right", "top"):
+                ax.plot([_AXIS_X], [e.start], "o", color=colour, ms=5, zorder=2)
+            ax.plot([_AXIS_X + 0.02, _LABEL_X - 0.02], [e.middle, y], color="0.7", lw=0.8)
+            ax.text(_LABEL_X, y, f"{e.when}  {e.name}", ha="left", va="center",
+                    fontsize=LABEL_POINTS, color=colour)  # fmt: skip
+        ax.set(xlim=(0, 1), ylim=(years[1], years[0]), xticks=[])
+        ax.set_yticks(range(10 * -(-years[0] // 10), years[1] + 1, 10))
+        ax.tick_params(axis="y", labelsize=LABEL_POINTS - 1)
+        for side in ("right", "top", "bottom"):
             ax.spines[side].set_visible(False)
-        # A Rectangle, not axvspan: before matplotlib 3.9 (Pyodide's is 3.8) axvspan returns a
-        # Polygon, which has no set_x. x in data units, y in axes fractions, like axvspan.
-        band = Rectangle((years[0], 0.24), 0.0, 0.16, transform=ax.get_xaxis_transform(),
-                         color="gold", alpha=0.6, lw=0)  # fmt: skip
+        band = Rectangle((_AXIS_X - 0.08, years[0]), 0.16, 0.0, color="gold", alpha=0.6, lw=0)
         ax.add_patch(band)
+        row = Rectangle((_LABEL_X - 0.02, years[0]), 1.0, gap * 0.9, color="gold", alpha=0.35,
+                        lw=0)  # fmt: skip
+        ax.add_patch(row)
         (dot,) = ax.plot([], [], "o", ms=11, mfc="gold", mec="k", mew=1.2, zorder=4)
-        title = ax.set_title("", fontsize=10, loc="left")
-        animate(band, dot, title)
-        return {"band": band, "dot": dot, "title": title}
+        title = ax.set_title("", fontsize=LABEL_POINTS, loc="left")
+        animate(band, row, dot, title)
+        return {"band": band, "row": row, "dot": dot, "title": title}
 
     def update(state: dict[str, Any], event: int) -> str:
         e = events[event]
         lo, hi = (e.start - 0.6, e.start + 0.6) if e.end is None else (e.start, e.end)
-        state["band"].set_x(lo)
-        state["band"].set_width(hi - lo)
-        state["dot"].set_data([e.middle], [0])
+        state["band"].set_y(lo)
+        state["band"].set_height(hi - lo)
+        state["row"].set_y(label_at[event] - gap * 0.45)
+        state["dot"].set_data([_AXIS_X], [e.middle])
         state["title"].set_text(f"{e.when}: {e.name}")
         return f"<p><b>{html.escape(e.when)}</b>: {html.escape(e.caption)}</p>"
 
@@ -271,5 +281,6 @@ def history_timeline_figure(
         title="A timeline of neural networks and AI",
         caption="Blue: progress; red: setbacks and the two AI winters; orange: the expert-system "
         "boom. Press play, or move the slider, to step through the events.",
-        figsize=(7.6, 3.0),
+        figsize=(4.6, 5.6),
+        static_dpi=80,
     )
