@@ -9,8 +9,8 @@ start an assignment afresh).
 The lab runs with ``tools/lab/`` as its Jupyter configuration directory: nbgrader's
 instructor panels (Formgrader, Create Assignment), the exchange-based ones (Assignment List,
 Courses), which only show errors without an exchange, and nbgrader's menu, which only opens
-those, are disabled, front end and server alike; the Validate button stays. The server's working directory is the repository, so Validate
-reads the course's ``nbgrader_config.py``.
+those, are disabled, front end and server alike; the Validate button stays. The server's
+working directory is the repository, so Validate reads the course's ``nbgrader_config.py``.
 """
 
 from __future__ import annotations
