@@ -9,8 +9,11 @@ Two mechanisms, both only active inside :func:`forbid_reference`:
 2. *Tracing*: a profile hook watches for the original code objects running (a copy of the
    function built with ``types.FunctionType(f.__code__, ...)`` would escape 1).
 
-Any use is recorded in :data:`REFERENCE_USES` (for the grader's report) and turns the check
-into a failure whose message says why.
+Any use is recorded in :data:`REFERENCE_USES` and turns the check into a failure whose message
+says why, and names the student's function that made the call when it is not the part's own
+code (the root to fix first). A public check fails on any use inside it, even one it caught
+(:func:`counts_reference_use`). These are the visible checks' means; the class grader's
+sandbox has none of the forbidden code at all (``nngrader.host.stubs``), and the same rule.
 """
 
 from __future__ import annotations
@@ -137,10 +140,8 @@ def caller_name(frame: types.FrameType | None) -> str | None:
     from ``frame`` outwards that is not a library's, nor the class grader's machinery that
     runs the student's code), or ``None`` for top-level cell code. For messages only."""
     student = _student_frame(frame)
-    if student is not None and str(student.f_globals.get("__name__")).startswith("nngrader."):
-        return None  # called by the grader itself (a check asking for the student's name)
-    if student is None:
-        return None
+    if student is None or str(student.f_globals.get("__name__")).startswith("nngrader."):
+        return None  # top-level code, or the grader itself (a check calling nnlib's name)
     qualname = getattr(student.f_code, "co_qualname", student.f_code.co_name)
     return None if qualname.startswith("<") else qualname
 
