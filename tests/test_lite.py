@@ -43,15 +43,43 @@ def test_settings_choose_the_pyodide_location_and_switch_pypi_off() -> None:
         == f"https://cdn.jsdelivr.net/pyodide/v{lite_assets.PYODIDE_VERSION}/full/pyodide.js"
     )
     assert kernel["disablePyPIFallback"] is True
-    assert (
-        "../../../../pypi/nnlib-0.1.0-py3-none-any.whl" in kernel["loadPyodideOptions"]["packages"]
+    packages = kernel["loadPyodideOptions"]["packages"]
+    assert "../../../../pypi/nnlib-0.1.0-py3-none-any.whl" in packages
+    # the kernel's own Pyodide packages load with Pyodide, not one by one after it
+    assert {"micropip", "ssl", "sqlite3", "jedi", "ipython"} <= set(packages)
+    local = nnlib_lite.lite_settings(
+        "local", lite_assets.PYODIDE_CDN, ["nnlib-0.1.0-py3-none-any.whl"]
     )
-    local = nnlib_lite.lite_settings("local", lite_assets.PYODIDE_CDN, [])
+    kernel = local["jupyter-config-data"]["litePluginSettings"][nnlib_lite.KERNEL_PLUGIN]
     # local: the Pyodide addon points pyodideUrl at static/pyodide, which prepare() fills
-    assert (
-        "pyodideUrl"
-        not in local["jupyter-config-data"]["litePluginSettings"][nnlib_lite.KERNEL_PLUGIN]
-    )
+    assert "pyodideUrl" not in kernel
+    # ... and its lock file lists the site's wheels and the kernel's: all loaded by name
+    packages = kernel["loadPyodideOptions"]["packages"]
+    assert {"nnlib", "piplite", "ipykernel", "pyodide_kernel", "comm"} <= set(packages)
+    assert not any(p.endswith(".whl") for p in packages)
+
+
+def test_local_lock_lists_the_kernels_and_the_sites_wheels(tmp_path: Path) -> None:
+    wheel_dir = tmp_path / "wheels"
+    wheels = [lite_assets.nnlib_wheel(wheel_dir), *lite_assets.site_wheels(wheel_dir)]
+    known = {name: {"name": name, "depends": []} for name in ("numpy", "traitlets")}
+    lock = {"info": {}, "packages": known}
+    out = nnlib_lite.local_lock(lock, wheels)
+    packages = out["packages"]
+    assert lock["packages"].keys() == {"numpy", "traitlets"}, "the input lock was changed"
+    nnlib = packages["nnlib"]
+    assert nnlib["file_name"] == f"../../pypi/{wheels[0].name}"
+    assert nnlib["sha256"] == lite_assets.sha256(wheels[0])
+    assert nnlib["imports"] == ["nnlib"] and "numpy" in nnlib["depends"]
+    assert packages["comm"]["depends"] == ["traitlets"]
+    # the names pyodide-kernel's worker checks for, as Pyodide canonicalizes them
+    for name in ("piplite", "ipykernel", "pyodide-kernel"):
+        entry = packages[name]
+        assert entry["file_name"].startswith(
+            "../../extensions/@jupyterlite/pyodide-kernel-extension/"
+        )
+        pypi = nnlib_lite._kernel_extension() / "static" / "pypi"
+        assert entry["sha256"] == lite_assets.sha256(pypi / entry["file_name"].rsplit("/", 1)[1])
 
 
 def test_configure_keeps_staging_in_build_and_shows_lite_errors(tmp_path: Path) -> None:

@@ -17,9 +17,11 @@ Run ``python tools/lite_assets.py pyodide`` to assemble the copy and print its f
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -255,6 +257,55 @@ def pyodide_copy() -> Path:
             if not (target / "pyodide-lock.json").exists():
                 raise
     return target
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as Pyodide's lock file keys it (PEP 503, e.g. ``pyodide-kernel``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_entry(wheel: Path, file_name: str, known: set[str]) -> dict:
+    """A ``pyodide-lock.json`` entry for a pure-Python ``wheel`` served at ``file_name``
+    (relative to the lock's Pyodide folder): its name, version, sha256, top-level imports, and
+    the dependencies its metadata requires unconditionally among the ``known`` (canonical)
+    names."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = email.parser.Parser().parsestr(zf.read(meta_name).decode())
+    depends = []
+    for requirement in meta.get_all("Requires-Dist") or []:
+        if ";" in requirement:
+            continue  # extras and markers: never needed in the browser's kernel
+        dep = _canonical(re.match(r"[A-Za-z0-9._-]+", requirement)[0])
+        if dep in known:
+            depends.append(dep)
+    tops = {n.split("/")[0] for n in names}
+    imports = sorted(t.removesuffix(".py") for t in tops if not t.endswith((".dist-info", ".data")))
+    return {
+        "name": meta["Name"],
+        "version": meta["Version"],
+        "file_name": file_name,
+        "install_dir": "site",
+        "sha256": sha256(wheel),
+        "package_type": "package",
+        "imports": imports,
+        "depends": sorted(depends),
+        "unvendored_tests": False,
+        "shared_library": False,
+    }
+
+
+def extend_lock(lock: dict, wheels: dict[str, Path]) -> dict:
+    """``lock`` (a ``pyodide-lock.json``) with an entry for each wheel of ``wheels`` (file name
+    relative to the Pyodide folder -> wheel), so that Pyodide loads them by name."""
+    out = json.loads(json.dumps(lock))
+    known = {_canonical(k) for k in out["packages"]}
+    known |= {_canonical(path.name.split("-")[0]) for path in wheels.values()}
+    for file_name, wheel in wheels.items():
+        entry = lock_entry(wheel, file_name, known)
+        out["packages"][_canonical(entry["name"])] = entry
+    return out
 
 
 def copy_tree_size(path: Path) -> int:
