@@ -142,6 +142,32 @@ def test_local_pyodide_copy_matches_the_lock(pyodide_copy: Path, tmp_path: Path)
         lite_assets.verify(tampered, entry["sha256"])
 
 
+@pytest.mark.slow
+def test_compiled_copy_adds_unchecked_bytecode_and_keeps_the_rest(pyodide_copy: Path) -> None:
+    compiled = lite_assets.compiled_pyodide_copy()
+    lock = json.loads((compiled / "pyodide-lock.json").read_text())
+    original = json.loads((pyodide_copy / "pyodide-lock.json").read_text())
+    assert lock["packages"].keys() == original["packages"].keys()
+    for entry in lock["packages"].values():  # what Pyodide checks when it loads a package
+        lite_assets.verify(compiled / entry["file_name"], entry["sha256"])
+    for name in lite_assets.RUNTIME_FILES:
+        if name != "python_stdlib.zip":
+            assert lite_assets.sha256(compiled / name) == lite_assets.sha256(pyodide_copy / name)
+    with zipfile.ZipFile(compiled / "python_stdlib.zip") as zf:
+        names = set(zf.namelist())
+        header = zf.read("json/decoder.pyc")[:16]
+    # zipimport's layout (the .pyc beside its source, which stays for tracebacks), Python
+    # 3.12's magic number, hash-based and unchecked (PEP 552 flags 0b01): no source read
+    assert "json/decoder.py" in names
+    assert header[:4] == (3531).to_bytes(2, "little") + b"\r\n"
+    assert int.from_bytes(header[4:8], "little") == 0b01
+    wheel = lock["packages"]["ipython"]["file_name"]
+    with zipfile.ZipFile(compiled / wheel) as zf, zipfile.ZipFile(pyodide_copy / wheel) as orig:
+        assert "IPython/__pycache__/__init__.cpython-312.pyc" in zf.namelist()
+        for name in orig.namelist():
+            assert zf.read(name) == orig.read(name), name
+
+
 # --- the built site ----------------------------------------------------------------------------
 def _chapter_pages(html: Path) -> list[Path]:
     return sorted(p for p in (html / "book").glob("*.html"))
@@ -294,6 +320,12 @@ def test_local_pyodide_runs_with_no_request_off_the_site(local_site: Path, brows
                                 "print('installed', jupyterlab_widgets.__version__)")  # fmt: skip
         cell = tab.run_cell(code[0])
         assert not errors_in(cell) and "installed 3.0.15" in text_of(cell), text_of(cell)
+        # The kernel imported IPython from its bytecode, which the local copy ships.
+        tab.set_source(
+            code[0], "import os, IPython\nprint('bytecode', os.path.isfile(IPython.__cached__))"
+        )
+        cell = tab.run_cell(code[0])
+        assert "bytecode True" in text_of(cell), text_of(cell)
         context.close()
     assert not tab.external and not tab.from_copy, tab.external
 

@@ -30,6 +30,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import lite_pyc
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PYODIDE_VERSION = "0.27.7"
@@ -259,6 +261,12 @@ def pyodide_copy() -> Path:
     return target
 
 
+def compiled_pyodide_copy() -> Path:
+    """:func:`pyodide_copy` with its modules' bytecode (``tools/lite_pyc.py``): what a site
+    with the local Pyodide serves (a kernel starts without compiling the modules it imports)."""
+    return lite_pyc.compiled_copy(pyodide_copy(), sha256)
+
+
 def _canonical(name: str) -> str:
     """A distribution name as Pyodide's lock file keys it (PEP 503, e.g. ``pyodide-kernel``)."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -316,7 +324,7 @@ def copy_tree_size(path: Path) -> int:
 def main(argv: list[str]) -> int:
     """``pyodide``: assemble the local copy and print its folder; ``wheels DIR``: the wheels."""
     if argv[:1] == ["pyodide"]:
-        print(pyodide_copy())
+        print(compiled_pyodide_copy())
         return 0
     if argv[:1] == ["wheels"] and len(argv) == 2:
         for path in [nnlib_wheel(Path(argv[1])), *site_wheels(Path(argv[1]))]:

@@ -13,7 +13,7 @@ that ``_build/html/lite/`` is a JupyterLite site with the Pyodide kernel, and:
    variable ``NNLIB_LITE_PYODIDE``, which ``make book LITE_PYODIDE=local`` sets): ``cdn``, the
    pinned public CDN, or ``local``, a copy inside ``_build/html/lite/static/pyodide`` assembled
    by ``tools/lite_assets.py`` from the registries with every file checked against
-   ``pyodide-lock.json``'s sha256;
+   ``pyodide-lock.json``'s sha256, its modules compiled to bytecode (``tools/lite_pyc.py``);
 4. keeps the pages light: jupyterlite-sphinx's stylesheet, script and Google Fonts link are
    removed from every page (nothing here uses its directives), so no page loads anything of
    JupyterLite or Pyodide until the reader presses the launch button's "JupyterLite" entry;
@@ -247,7 +247,7 @@ def stage(staging: Path, contents: Path, mode: str) -> None:
     (staging / "jupyter-lite.json").write_text(json.dumps(settings, indent=1))
     local = staging / "static" / "pyodide"
     if mode == "local":
-        _copy_tree(tools.pyodide_copy(), local)
+        _copy_tree(tools.compiled_pyodide_copy(), local)
         # The copy's files are hard links into the cache: the new lock file replaces its link.
         lock_path = local / "pyodide-lock.json"
         listed = [w for w in wheels if w.name in preload or _dist(w.name) in KERNEL_WHEELS]
