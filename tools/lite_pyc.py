@@ -11,11 +11,12 @@ carries the new files' sha256 (Pyodide checks them when it loads a package). The
 compiled by the copy's own interpreter (Pyodide in Node.js: the same Python version, magic number
 and flags) and are unchecked hash-based (PEP 552): Python loads them without reading the source,
 which stays beside them for tracebacks and ``inspect``. Native libraries and every other file are
-unchanged. The copy is cached beside the one it derives from.
+unchanged. The copy is cached beside the one it derives from, keyed by this module's programs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -85,8 +86,9 @@ def _rezip(original: Path, extracted: Path, target: Path) -> None:
 
 def compiled_copy(copy: Path, sha256: object) -> Path:
     """A copy of the Pyodide folder ``copy`` with compiled bytecode (see the module's doc);
-    ``sha256`` hashes a file. Assembled once, in ``<copy>-pyc`` beside it."""
-    target = copy.parent / f"{copy.name}-pyc"
+    ``sha256`` hashes a file. Assembled once, in ``<copy>-pyc-<key>`` beside it."""
+    key = hashlib.sha256((_NODE + _PYTHON + repr(_EPOCH)).encode()).hexdigest()[:8]
+    target = copy.parent / f"{copy.name}-pyc-{key}"
     if (target / "pyodide-lock.json").exists():
         return target
     node = shutil.which("node") or shutil.which("nodejs")
