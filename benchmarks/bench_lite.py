@@ -87,10 +87,10 @@ def chromium_cpu() -> dict[int, int]:
     """CPU clock ticks (user + system) of each process descended from this one, by pid."""
     children: dict[int, list[int]] = {}
     ticks = {}
-    for entry in os.listdir("/proc"):
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-        except (OSError, ValueError):
+        except OSError:  # the process ended meanwhile
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         children.setdefault(int(fields[1]), []).append(int(entry))

@@ -422,3 +422,37 @@ def test_assignment_is_solvable_in_the_lite_lab(tab: LiteTab, tmp_path: Path) ->
     assert notebook["cells"][by_id["neuron"]]["source"]
     row = _grade(notebook, tmp_path)
     assert float(row["score"]) == _autograded_points(ASSIGNMENT) > 0, row
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.grading
+def test_every_assignments_first_check_runs_in_the_lite_lab(tab: LiteTab) -> None:
+    """a2-a5 (a1 has the test above): in the lite lab, the set-up cell imports the visible
+    checks, and with the solution typed into the answer cells before it, the first check cell
+    passes. One page in turn (a kernel each), to keep the test's time small."""
+    problems = []
+    names = sorted(p.name for p in (ROOT / "assignments").iterdir() if p.name != ASSIGNMENT)
+    assert len(names) >= 4, names
+    for name in names:
+        tab.open("lab", f"assignments/{name}/{name}.ipynb")
+        nb = tab.notebook_json()
+        answers = _solution_sources(name)
+        ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in nb["cells"]]
+        first = next(i for i, gid in enumerate(ids) if gid and gid.startswith("test_"))
+        for i, cell in enumerate(nb["cells"][: first + 1]):
+            if cell["cell_type"] != "code":
+                continue
+            if ids[i] in answers:
+                tab.set_source(i, answers[ids[i]])
+            ran = tab.run_cell(i)
+            if errors_in(ran) or ran["count"] is None:
+                problems.append(f"{name} cell {i} ({ids[i]}): {errors_in(ran) or 'not run'}")
+                break
+        else:
+            source = nb["cells"][first]["source"]
+            source = "".join(source) if isinstance(source, list) else source
+            said = re.findall(r'print\("([^"{]+)"\)', source)
+            if said and said[0] not in text_of(ran):
+                problems.append(f"{name} {ids[first]} printed {text_of(ran)!r}")
+    assert not problems, "\n".join(problems)
