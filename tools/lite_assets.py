@@ -13,8 +13,7 @@ Three things, each cached by content hash under ``$NNLIB_LITE_CACHE`` (default
   The site serves a copy of it with each module's bytecode added (``tools/lite_pyc.py``).
 
 Run ``python tools/lite_assets.py pyodide`` to assemble the copy (with bytecode) and print its
-folder, or
-``python tools/lite_assets.py wheels DIR`` to put the wheels in DIR.
+folder, or ``python tools/lite_assets.py wheels DIR`` to put the wheels in DIR.
 """
 
 from __future__ import annotations
