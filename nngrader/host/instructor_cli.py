@@ -145,7 +145,9 @@ def add_grade_options(g) -> None:
         "--extensions",
         default=None,
         metavar="CSV",
-        help="per-student extensions: a CSV with student_id and hours or days",
+        help="per-student extensions: a CSV with student_id and hours or days, recorded in "
+        "nbgrader's gradebook (a new due date or extension changes the penalties on this run, "
+        "without running any submission again)",
     )
 
 
