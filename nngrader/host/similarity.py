@@ -185,8 +185,8 @@ def _common_hashes(prints: dict) -> list[int]:
 def rarity_weights(sets: dict[str, set]) -> dict[int, float]:
     """Fingerprint -> its weight in a pair's score: ``log(n / df) ** 2``.
 
-    ``n`` is the number of students with answers and ``df`` the number whose answers hold
-    the fingerprint: code that only two students wrote weighs ``log(n / 2) ** 2`` (25 in a
+    ``n`` is the number of students and ``df`` the number whose answers hold the
+    fingerprint: code that only two students wrote weighs ``log(n / 2) ** 2`` (25 in a
     class of 300), a line a tenth of the class writes ``log(10) ** 2`` (5), a line everybody
     writes nothing. The square makes a pair's score a matter of the code few others wrote: two
     honest students who happen to write the same popular one-liners (or a few lines in the
@@ -194,8 +194,8 @@ def rarity_weights(sets: dict[str, set]) -> dict[int, float]:
     student's own, rare code too. Common fingerprints (:func:`_common_hashes`) weigh 0.
     """
     counts = Counter(h for hashes in sets.values() for h in hashes)
-    n = max(2, sum(1 for hashes in sets.values() if hashes))
-    least = max(3, int(COMMON_SHARE * n + 0.999))
+    n = max(2, len(sets))
+    least = max(3, int(COMMON_SHARE * len(sets) + 0.999))  # (as :func:`_common_hashes`)
     return {h: (math.log(n / k) ** 2 if k < least else 0.0) for h, k in counts.items()}
 
 
