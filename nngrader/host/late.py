@@ -88,12 +88,18 @@ def submission_time(folder: str) -> tuple[str | None, str]:
 
 
 def keep(folder: str, dest: str) -> str | None:
-    """Write the submission time of ``folder`` into ``dest/timestamp.txt``; return it."""
-    from nngrader.host.pipeline import atomic_write
+    """Write the submission time of ``folder`` into ``dest/timestamp.txt``; return it.
 
+    The file is replaced atomically but not synced to the disk: it is derived from the class
+    folder again on every run (a sync per student was a tenth of an unchanged re-run).
+    """
     when, source = submission_time(folder)
     if when is not None:
-        atomic_write(os.path.join(dest, TIMESTAMP), when + "\n")
+        os.makedirs(dest, exist_ok=True)
+        path = os.path.join(dest, TIMESTAMP)
+        with open(path + ".tmp", "w") as f:
+            f.write(when + "\n")
+        os.replace(path + ".tmp", path)
         if source != TIMESTAMP:
             log.info("%s: no timestamp.txt; the newest notebook's time is used", folder)
     return when
