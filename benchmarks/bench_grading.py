@@ -452,14 +452,17 @@ def flow_section(sizes: list[int]) -> None:
             f"({'met' if f['rerun'] <= TARGET_RERUN else 'NOT met'}; it used "
             f"{f['rerun_cpu']:.1f} s of CPU)"
         )
-    print("the head's CPU per submission (what limits how many cluster workers one head feeds):")
+    print(
+        "the head's CPU per submission (what limits how many cluster workers one head feeds; "
+        "the workers' is sampled every 0.1 s, so a lower bound):"
+    )
     for n in sizes:
         f = figures[n]
         total = f["head"] + f["feedback_cpu"]
         print(
             f"  at {n}: grading process {1000 * f['head']:.0f} ms (nbgrader's autograde, the "
             f"scheduler, the CSV) + feedback {1000 * f['feedback_cpu']:.0f} ms = "
-            f"{1000 * total:.0f} ms; the workers spent {1000 * f['workers']:.0f} ms "
+            f"{1000 * total:.0f} ms; the workers spent at least {1000 * f['workers']:.0f} ms "
             f"(sandboxed runs): one head core feeds about {f['workers'] / total:.1f} workers"
         )
     if len(sizes) > 1:  # without what every run pays once (imports, the gradebook's set-up)
@@ -474,7 +477,8 @@ def flow_section(sizes: list[int]) -> None:
         print(
             f"  each submission beyond {small} (from {small} to {large}): head "
             f"{1000 * marginal('head'):.0f} ms + feedback {1000 * marginal('feedback_cpu'):.0f} "
-            f"ms = {1000 * head_cpu:.0f} ms; workers {1000 * marginal('workers'):.0f} ms: one "
+            f"ms = {1000 * head_cpu:.0f} ms; workers at least "
+            f"{1000 * marginal('workers'):.0f} ms: one "
             f"head core feeds about {marginal('workers') / head_cpu:.1f} workers"
         )
 
