@@ -206,7 +206,7 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
     os.makedirs(state_dir, exist_ok=True)
     for sid, entry in students.items():
         result = engine.run_job(pipeline.job(entry, sources, options))
-        pipeline.atomic_write(os.path.join(state_dir, f"{sid}.json"), json.dumps(result))
+        pipeline.atomic_write(os.path.join(state_dir, f"{sid}.json"), json.dumps(result.to_json()))
     autograder = steps.Autograder(work, ASSIGNMENT, state_dir)
     sids = iter(sorted(students))
     stages.append(("nbgrader autograde (head)", best(lambda: autograder.run(next(sids)))))
