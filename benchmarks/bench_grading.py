@@ -16,12 +16,31 @@ submissions, then, in the same run and on fresh copies of the course:
    tests (in the judge), nbgrader's autograde and feedback of one student, and the start of
    the embedded cluster (paid once per batch).
 
-Usage: python benchmarks/bench_grading.py [N ...] (default: 16 64).
+The *flow* section (issue 19) times the instructor's whole day on the tiny course of
+``tests/instructor/course.py`` (two graded parts; a third of the class has the classic
+missing-1/N bug, so the report has diagnoses), on 64 and 300 distinct submissions, each step
+as ``python -m nngrader`` runs it, in one run:
+
+5. ``grade --roster`` alone (sandboxed runs, nbgrader's autograde, the CSV): the baseline;
+6. ``feedback`` of the whole class, ``report``, and ``export canvas``;
+7. the whole flow (5 + 6) as a ratio to grading alone (target <= 2 at 300);
+8. the re-run of the unchanged class with the README's command (``grade --feedback --roster
+   --export canvas``, the report included; target <= 10 s);
+9. the head's CPU per submission: the grading process's own CPU time (nbgrader's autograde,
+   the embedded scheduler, the CSV) and the feedback's, against the CPU the cluster's worker
+   processes spent per submission (their sandboxes included): how many workers one head
+   core keeps busy.
+
+Usage: python benchmarks/bench_grading.py [--section all|ratio|flow] [N ...]
+[--flow-sizes N ...]; N are the ratio section's class sizes (default: 16 64), --flow-sizes
+the flow section's (default: 64 300).
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
+import csv
 import json
 import os
 import shutil
@@ -29,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import nbformat
 
@@ -40,6 +60,9 @@ from hostile.course import ASSIGNMENT, NOTEBOOK, make_course, release_notebook, 
 
 TARGET_RATIO = 0.3
 TARGET_PER_SUBMISSION = 0.25
+#: Issue 19's targets, at 300 submissions on the quiet 2-core machine.
+TARGET_FLOW = 2.0  # the whole flow within this many times grading alone
+TARGET_RERUN = 10.0  # seconds for the re-run of an unchanged class
 
 
 def correct_notebook(root: str) -> nbformat.NotebookNode:
@@ -183,7 +206,7 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
     os.makedirs(state_dir, exist_ok=True)
     for sid, entry in students.items():
         result = engine.run_job(pipeline.job(entry, sources, options))
-        pipeline.atomic_write(os.path.join(state_dir, f"{sid}.json"), json.dumps(result))
+        pipeline.atomic_write(os.path.join(state_dir, f"{sid}.json"), json.dumps(result.to_json()))
     autograder = steps.Autograder(work, ASSIGNMENT, state_dir)
     sids = iter(sorted(students))
     stages.append(("nbgrader autograde (head)", best(lambda: autograder.run(next(sids)))))
@@ -198,8 +221,8 @@ def breakdown(tmp: str, course: str, jobs: int) -> list[tuple[str, float]]:
     return stages
 
 
-def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [16, 64]
+def ratio_section(sizes: list[int]) -> None:
+    """make grade against stock nbgrader, the scaling, and one submission's stages."""
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         course = make_course(os.path.join(tmp, "course"))
@@ -230,6 +253,280 @@ def main() -> None:
         print("one submission's time (best of 3):")
         for what, seconds in breakdown(tmp, course, min(cores, 2)):
             print(f"  {what:58s} {1000 * seconds:8.0f} ms")
+
+
+# --- the instructor's flow (issue 19) -----------------------------------------------------
+#: Runs ``python -m nngrader`` in this process's stead and, when it is done, writes the CPU
+#: time of the process itself and of the children it waited for (nbgrader's alembic, the
+#: feedback's processes: head work; not the embedded cluster, whose processes it never
+#: waits for) to the file named first.
+_MEASURED = """\
+import json, os, resource, sys
+from nngrader.__main__ import main
+code = main(sys.argv[2:])
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    json.dump({"self": me.ru_utime + me.ru_stime, "children": kids.ru_utime + kids.ru_stime}, f)
+sys.stdout.flush(); sys.stderr.flush()
+os._exit(code)
+"""
+
+
+@dataclass
+class Step:
+    """One command's wall time, the head's CPU time, and the embedded cluster's."""
+
+    wall: float
+    head: float  # the command's process and the children it waited for
+    cluster: float  # the embedded cluster's processes and their sandboxes (sampled)
+
+
+def _cluster_cpu(pid: int, proc: subprocess.Popen) -> float:
+    """Sample the process tree of ``pid`` every 0.1 s until ``proc`` ends; return the CPU
+    time of the embedded cluster: the multiprocessing forkserver the cluster's workers are
+    forked from, the workers and every process below them (sandboxes, students' workers),
+    each process's own time at its last sample (one that lives under 0.1 s is missed)."""
+    import psutil
+
+    seen: dict[tuple[int, float], tuple[int, float, bool]] = {}
+    try:
+        head = psutil.Process(pid)
+    except psutil.Error:
+        return 0.0
+    while proc.poll() is None:
+        try:
+            tree = head.children(recursive=True)
+        except psutil.Error:
+            tree = []
+        for p in tree:
+            try:
+                with p.oneshot():
+                    key = (p.pid, p.create_time())
+                    if key not in seen:
+                        server = "multiprocessing.forkserver" in " ".join(p.cmdline())
+                    else:
+                        server = seen[key][2]
+                    times = p.cpu_times()
+                    seen[key] = (p.ppid(), times.user + times.system, server)
+            except psutil.Error:
+                continue
+        time.sleep(0.1)
+    parent = {pid_: info[0] for (pid_, _), info in seen.items()}
+    servers = {pid_ for (pid_, _), info in seen.items() if info[2]}
+
+    def in_cluster(pid_: int) -> bool:
+        for _ in range(64):
+            if pid_ in servers:
+                return True
+            if pid_ not in parent:
+                return False
+            pid_ = parent[pid_]
+        return False
+
+    return sum(info[1] for (pid_, _), info in seen.items() if in_cluster(pid_))
+
+
+def _nngrader(course: str, *argv: str) -> Step:
+    """Run ``python -m nngrader argv`` in ``course``; its wall and CPU times."""
+    from instructor.course import venv_env as instructor_env
+
+    if argv[0] != "export":  # (export draws no progress bar)
+        argv = (*argv, "--no-progress")
+    fd, usage = tempfile.mkstemp(prefix="bench-usage-", suffix=".json")
+    os.close(fd)
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _MEASURED, usage, *argv],
+            cwd=course,
+            env=instructor_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # (stderr is read at the end: the commands run with --no-progress say little)
+        cluster = _cluster_cpu(proc.pid, proc)
+        _, err = proc.communicate()
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"python -m nngrader {' '.join(argv)} failed:\n{err[-3000:]}")
+        with open(usage) as f:
+            cpu = json.load(f)
+    finally:
+        os.remove(usage)
+    return Step(wall, cpu["self"] + cpu["children"], cluster)
+
+
+def _flow_class(root: str, n: int) -> tuple[str, str, str]:
+    """The course, ``n`` distinct submissions (a third with the missing-1/N bug), a roster."""
+    from instructor.course import (
+        CORRECT,
+        SUM_NOT_MEAN,
+        answer,
+        release_notebook,
+        write_submission,
+    )
+    from instructor.course import make_course as make_instructor_course
+
+    course = make_instructor_course(os.path.join(root, "course"), variants=False)
+    release = release_notebook(course)
+    subs = os.path.join(root, "submissions")
+    roster = os.path.join(root, "roster.csv")
+    with open(roster, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["student_id", "canvas_id", "sis_user_id", "name", "section"])
+        for i in range(n):
+            answers = CORRECT if i % 3 else {**CORRECT, "grad_mse": SUM_NOT_MEAN}
+            answers = {k: f"{v}\n# student {i}" for k, v in answers.items()}  # no two alike
+            write_submission(subs, f"s{i:03d}", answer(release, answers))
+            out.writerow([f"s{i:03d}", 1000 + i, f"SIS{i:04d}", f"Student {i}", "A"])
+    return course, subs, roster
+
+
+def flow(n: int) -> dict[str, float]:
+    """Time the instructor's flow for ``n`` submissions; the figures of :func:`flow_section`."""
+    from instructor.course import ASSIGNMENT as PV
+
+    with tempfile.TemporaryDirectory(prefix="bench-flow-") as root:
+        course, subs, roster = _flow_class(root, n)
+        grades = os.path.join(root, "grades.csv")
+        grading = _nngrader(course, "grade", PV, subs, grades, "--roster", roster, "--no-report")
+        feedback = _nngrader(course, "feedback", PV, "--no-report")
+        report = _nngrader(course, "report", PV)
+        canvas = os.path.join(root, "grades-canvas.csv")
+        export = _nngrader(course, "export", "canvas", grades, roster, canvas)
+        with open(grades, newline="") as f:
+            rows = list(csv.DictReader(f))
+        scored = sorted({float(r["score"]) for r in rows})
+        if len(rows) != n or scored != [2.0, 4.0]:  # (the buggy third loses test_grad_mse)
+            sys.exit(f"the flow graded {len(rows)} of {n} students, scores {scored}")
+        readme = ["--feedback", "--roster", roster, "--export", "canvas"]  # the README's flow
+        again = _nngrader(course, "grade", PV, subs, grades, *readme)
+    whole = grading.wall + feedback.wall + report.wall + export.wall
+    return {
+        "grading": grading.wall,
+        "feedback": feedback.wall,
+        "report": report.wall,
+        "export": export.wall,
+        "whole": whole,
+        "rerun": again.wall,
+        "rerun_cpu": again.head,  # (its CPU time: what a loaded machine does not change)
+        "head": grading.head / n,  # nbgrader's autograde, the scheduler, the CSV
+        "feedback_cpu": feedback.head / n,  # (on the head machine too: forked renderers)
+        "workers": grading.cluster / n,  # the cluster's processes and their sandboxes
+    }
+
+
+def flow_section(sizes: list[int]) -> None:
+    """Issue 19's figures: each step, the whole flow against grading, the unchanged re-run,
+    and the head's CPU per submission."""
+    cores = os.cpu_count() or 1
+    print(
+        f"the instructor's flow, {cores} cores (tests/instructor/course.py: 2 graded parts, a "
+        "third of the class with the missing-1/N bug; each step as python -m nngrader runs it)"
+    )
+    head = (
+        f"{'submissions':>11} {'grading':>8} {'feedback':>8} {'report':>7} {'export':>7} "
+        f"{'whole flow':>10} {'flow/grading':>12} {'re-run':>7}"
+    )
+    print(head)
+    figures = {}
+    for n in sizes:
+        f = figures[n] = flow(n)
+        print(
+            f"{n:11d} {f['grading']:7.1f}s {f['feedback']:7.1f}s {f['report']:6.1f}s "
+            f"{f['export']:6.1f}s {f['whole']:9.1f}s {f['whole'] / f['grading']:11.2f}x "
+            f"{f['rerun']:6.1f}s",
+            flush=True,
+        )
+    print(
+        f"targets (issue 19, 300 submissions, quiet 2-core machine): whole flow <= "
+        f"{TARGET_FLOW:g}x grading alone; re-run of the unchanged class <= {TARGET_RERUN:g} s"
+    )
+    for n in sizes:
+        f = figures[n]
+        ratio = f["whole"] / f["grading"]
+        print(
+            f"  at {n}: whole flow {ratio:.2f}x grading "
+            f"({'met' if ratio <= TARGET_FLOW else 'NOT met'}), re-run {f['rerun']:.1f} s "
+            f"({'met' if f['rerun'] <= TARGET_RERUN else 'NOT met'}; it used "
+            f"{f['rerun_cpu']:.1f} s of CPU)"
+        )
+    print(
+        "the head's CPU per submission (what limits how many cluster workers one head feeds; "
+        "the workers' is sampled every 0.1 s, so a lower bound):"
+    )
+    for n in sizes:
+        f = figures[n]
+        total = f["head"] + f["feedback_cpu"]
+        print(
+            f"  at {n}: grading process {1000 * f['head']:.0f} ms (nbgrader's autograde, the "
+            f"scheduler, the CSV) + feedback {1000 * f['feedback_cpu']:.0f} ms = "
+            f"{1000 * total:.0f} ms; the workers spent at least {1000 * f['workers']:.0f} ms "
+            f"(sandboxed runs): one head core feeds about {f['workers'] / total:.1f} workers"
+        )
+    if len(sizes) > 1:  # without what every run pays once (imports, the gradebook's set-up)
+        small, large = min(sizes), max(sizes)
+        extra = large - small
+        a, b = figures[small], figures[large]
+
+        def marginal(key: str) -> float:
+            return (b[key] * large - a[key] * small) / extra
+
+        head_cpu = marginal("head") + marginal("feedback_cpu")
+        print(
+            f"  each submission beyond {small} (from {small} to {large}): head "
+            f"{1000 * marginal('head'):.0f} ms + feedback {1000 * marginal('feedback_cpu'):.0f} "
+            f"ms = {1000 * head_cpu:.0f} ms; workers at least "
+            f"{1000 * marginal('workers'):.0f} ms: one "
+            f"head core feeds about {marginal('workers') / head_cpu:.1f} workers"
+        )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of submissions >= 1, got {text!r}")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Batch grading against stock nbgrader (section ratio) and the "
+        "instructor's whole flow (section flow); see the module's docstring.",
+    )
+    parser.add_argument(
+        "sizes",
+        nargs="*",
+        type=_positive,
+        default=[16, 64],
+        help="the ratio section's class sizes [16 64]",
+    )
+    parser.add_argument(
+        "--section",
+        choices=["all", "ratio", "flow"],
+        default="all",
+        help="run one section alone [all]",
+    )
+    parser.add_argument(
+        "--flow-sizes",
+        nargs="+",
+        type=_positive,
+        default=[64, 300],
+        help="the flow section's class sizes [64 300]",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.section in ("all", "ratio"):
+        ratio_section(args.sizes)
+    if args.section in ("all", "flow"):
+        flow_section(args.flow_sizes)
 
 
 if __name__ == "__main__":

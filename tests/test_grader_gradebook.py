@@ -96,3 +96,38 @@ def test_gradebook_has_every_assignment_and_the_total(course):
     assert canvas[1][5:] == ["4", "4", "8"]
     assert canvas[2][0] == "Liddell, Alice" and canvas[2][5:] == ["4", "4", "8"]
     assert canvas[3][5:] == ["2", "", "2"] and canvas[4][5:] == ["", "", "0"]
+
+
+def test_roster_names_reach_the_gradebook_and_follow_its_changes(tmp_path, monkeypatch):
+    """``grade --roster`` records names and emails (new students and known ones) in one go; a
+    changed roster changes them, an unchanged one writes nothing."""
+    from nbgrader.api import Gradebook
+
+    from nngrader.host import lms
+
+    monkeypatch.setenv("PATH", venv_env()["PATH"])  # (nbgrader's gradebook runs alembic)
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    url = f"sqlite:///{course}/gradebook.db"
+    with Gradebook(url) as gb:
+        gb.add_student("alice")  # known to the gradebook, without a name
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    assert lms.names_to_gradebook(str(roster), str(course)) == 3
+
+    def people() -> dict[str, tuple[str, str, str]]:
+        with Gradebook(url) as gb:
+            return {s.id: (s.first_name, s.last_name, s.email) for s in gb.students}
+
+    assert people() == {
+        "alice": ("Alice", "Liddell", "alice@example.edu"),
+        "bob": ("Bob", "Marley", "bob@example.edu"),
+        "carol": ("Carol", "Danvers", "carol@example.edu"),
+    }
+    roster.write_text(ROSTER.replace("bob@example.edu", "robert@example.edu"))
+    lms.names_to_gradebook(str(roster), str(course))
+    assert people()["bob"] == ("Bob", "Marley", "robert@example.edu")
+    before = os.stat(course / "gradebook.db").st_mtime_ns
+    lms.names_to_gradebook(str(roster), str(course))  # unchanged: no write
+    assert os.stat(course / "gradebook.db").st_mtime_ns == before

@@ -9,6 +9,7 @@ anew, never edited in place).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -131,3 +132,38 @@ def test_grade_says_what_it_does_within_a_second(course):
     run.communicate(timeout=300)
     assert first.startswith(f"grading {ASSIGNMENT}: the submissions in {subs}"), first
     assert elapsed < 1.5, f"{elapsed:.2f} s before the first line"  # (0.3 s on a quiet machine)
+
+
+SHARED_TEMPLATES = """
+import json
+import jinja2
+import nbformat
+from nbconvert import HTMLExporter
+from nngrader.host import incremental
+
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+plain = HTMLExporter().from_notebook_node(nb)[0]
+incremental.share_compiled_templates()
+compiled = []
+compile_ = jinja2.Environment.compile
+def counting(self, *args, **kwargs):
+    compiled.append(1)
+    return compile_(self, *args, **kwargs)
+jinja2.Environment.compile = counting
+first = HTMLExporter().from_notebook_node(nb)[0]  # (a new exporter per student, as nbgrader)
+once = len(compiled)
+second = HTMLExporter().from_notebook_node(nb)[0]
+print(json.dumps([plain == first == second, once, len(compiled) - once]))
+"""
+
+
+def test_feedback_processes_compile_the_page_templates_once():
+    """nbgrader makes a new exporter per student, nbconvert a new template environment per
+    exporter; the feedback processes share the compiled templates (the same pages)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SHARED_TEMPLATES], capture_output=True, text=True, env=venv_env()
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    same, first, second = json.loads(done.stdout.strip().splitlines()[-1])
+    assert same  # the same page as without the shared templates
+    assert first > 0 and second == 0  # compiled for the first exporter, reused by the next

@@ -131,3 +131,60 @@ def test_extensions_csv_errors_say_what_was_expected(tmp_path):
         late.read_extensions(str(bad))
     bad.write_text("student_id,hours,days\nbob,12,1\n")
     assert late.read_extensions(str(bad)) == {"bob": datetime.timedelta(hours=36)}
+
+
+def _grade(course: str, subs: str, grades: str, *extra: str) -> dict[str, dict]:
+    argv = [sys.executable, "-m", "nngrader", "grade", ASSIGNMENT, subs, grades, *FAST, *extra]
+    done = subprocess.run(argv, cwd=course, env=venv_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    with open(grades, newline="") as f:
+        return {r["student_id"]: r for r in csv.DictReader(f)}
+
+
+def _runs(course: str) -> dict[str, tuple[int, int]]:
+    """Each stored sandboxed run's (inode, mtime): a run done again is a new file."""
+    state = os.path.join(course, ".nnlib-grader", ASSIGNMENT)
+    out = {}
+    for name in sorted(os.listdir(state)):
+        if name.endswith(".json"):
+            st = os.stat(os.path.join(state, name))
+            out[name[: -len(".json")]] = (st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def test_changing_only_the_due_date_or_extensions_changes_the_grades(tmp_path):
+    """Grade with no due date; then only --due-date, then only --extensions change: the late
+    penalty follows the current settings on every run, without running any sandbox again."""
+    course = make_course(str(tmp_path / "course"), variants=False)
+    with open(os.path.join(course, "nbgrader_config.py"), "a") as f:
+        f.write('c.LateSubmissionPlugin.penalty_method = "zero"\n')
+    release = release_notebook(course)
+    subs = str(tmp_path / "submissions")
+    for sid in ("ontime", "late"):
+        write_submission(subs, sid, answer(release, CORRECT))
+        with open(os.path.join(subs, sid, "timestamp.txt"), "w") as f:
+            f.write(TIMES[sid] + "\n")
+    grades = str(tmp_path / "grades.csv")
+
+    def scores(rows: dict) -> dict[str, tuple[float, float]]:
+        return {s: (float(r["raw_score"]), float(r["score"])) for s, r in rows.items()}
+
+    rows = _grade(course, subs, grades)
+    assert scores(rows) == {"ontime": (4.0, 4.0), "late": (4.0, 4.0)}  # no due date: no penalty
+    runs = _runs(course)
+    assert sorted(runs) == ["late", "ontime"]
+
+    rows = _grade(course, subs, grades, "--due-date", DUE)  # only the due date is new
+    assert scores(rows) == {"ontime": (4.0, 4.0), "late": (4.0, 0.0)}
+    assert float(rows["late"]["late_submission_penalty"]) == 4.0
+    assert rows["late"]["duedate"].startswith("2026-10-01 17:00:00")
+
+    extensions = tmp_path / "extensions.csv"
+    extensions.write_text("student_id,hours\nlate,1\n")
+    rows = _grade(course, subs, grades, "--extensions", str(extensions))  # due date kept
+    assert scores(rows) == {"ontime": (4.0, 4.0), "late": (4.0, 4.0)}
+
+    extensions.write_text("student_id,hours\nlate,0\n")  # the extension withdrawn
+    rows = _grade(course, subs, grades, "--extensions", str(extensions))
+    assert scores(rows) == {"ontime": (4.0, 4.0), "late": (4.0, 0.0)}
+    assert _runs(course) == runs  # no submission was run in the sandbox again

@@ -186,3 +186,57 @@ def test_roster_errors_name_what_was_expected(tmp_path):
     ]
     with pytest.raises(ValueError, match="expected one of"):
         lms.export("blackboard", str(grades), str(bad), str(tmp_path / "out.csv"))
+
+
+def test_figures_are_drawn_again_only_when_what_they_show_changed(tmp_path):
+    """A report of an unchanged class keeps its PNGs (and never loads matplotlib); a changed
+    score, a new diagnosis or a deleted PNG draws them again."""
+
+    def klass(bob: float, diagnosis: str | None) -> report.ClassReport:
+        students = [
+            report.Student("alice", 4.0, 4.0, {"test_grad_mse": (2.0, 2.0)}),
+            report.Student("bob", bob, 4.0, {"test_grad_mse": (bob - 2.0, 2.0)}),
+        ]
+        if diagnosis:
+            students[1].diagnoses["test_grad_mse"] = diagnosis
+        return report.ClassReport(
+            ASSIGNMENT,
+            4.0,
+            ["test_grad_mse", "test_affine"],
+            {"test_grad_mse": 2.0, "test_affine": 2.0},
+            students,
+        )
+
+    def drawn() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.png")}
+
+    first = report._figures(klass(2.0, "missing 1/N"), str(tmp_path))
+    assert set(first.values()) == {"score_distribution.png", "points_per_part.png", "diagnoses.png"}
+    before = drawn()
+    assert report._figures(klass(2.0, "missing 1/N"), str(tmp_path)) == first
+    assert drawn() == before  # unchanged: nothing drawn
+    report._figures(klass(3.0, "missing 1/N"), str(tmp_path))
+    changed = drawn()
+    assert all(changed[n] != before[n] for n in before)  # a score changed: drawn again
+    os.remove(tmp_path / "diagnoses.png")
+    report._figures(klass(3.0, "missing 1/N"), str(tmp_path))
+    assert (tmp_path / "diagnoses.png").exists()
+    without = report._figures(klass(3.0, None), str(tmp_path))
+    assert "Most frequent diagnoses" not in without  # (no diagnosis: no such figure)
+    code = (
+        "import sys; from nngrader.host import report\n"
+        f"report._figures(report.ClassReport('pv', 4.0, [], {{}}, []), {str(tmp_path / 'x')!r})\n"
+        f"report._figures(report.ClassReport('pv', 4.0, [], {{}}, []), {str(tmp_path / 'x')!r})\n"
+    )
+    os.makedirs(tmp_path / "x")
+    probe = code + "print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"  # (drawn the first time in this process)
+    again = "import sys; from nngrader.host import report\n" + code.split("\n", 1)[1].split("\n")[0]
+    done = subprocess.run(
+        [sys.executable, "-c", again + "\nprint('matplotlib' in sys.modules)"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.strip() == "False", done.stderr  # unchanged: matplotlib never loaded

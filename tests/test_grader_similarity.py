@@ -169,16 +169,145 @@ def _class(n: int, seed: int = 0) -> dict[str, str]:
 
 
 def test_honest_look_alikes_are_not_flagged_and_the_copies_are():
-    codes = _class(60)
+    codes = _class(300)  # (the rule before rarity weights flagged 25 honest pairs of it)
     pairs, calibration = similarity.compare_calibrated(codes)
     found = {(p.a, p.b) for p in similarity.flagged(pairs, calibration)}
     assert found == {("copier", "s007"), ("s012", "s013")}, sorted(found)[:10]
     assert {(p.a, p.b) for p in pairs[:2]} == found  # the copies on top
-    assert calibration.common > 0 and calibration.pairs == 61 * 60 // 2  # (s013 copies s012)
+    assert calibration.common > 0 and calibration.pairs == 301 * 300 // 2  # (s013 copies s012)
     # the threshold alone, on raw scores, flags honest students by the dozen
     raw = similarity.compare(codes, common=False)
     honest = [p for p in raw if p.similarity >= 0.5 and (p.a, p.b) not in found]
     assert len(honest) > 20
+
+
+# --- calibration on a realistic class of 300: short exercises whose answers converge ----------
+CONVERGENT = {  # each short part: the few ways a class writes it, and how often (weights)
+    "relu": [
+        ("def relu(x):\n    return np.maximum(0, x)", 6),
+        ("def relu(x):\n    return x * (x > 0)", 2),
+        ("def relu(x):\n    return np.where(x > 0, x, 0.0)", 2),
+        ("def relu(x):\n    out = x.copy()\n    out[out < 0] = 0\n    return out", 1),
+    ],
+    "relu_backward": [
+        ("def relu_backward(x, grad):\n    return grad * (x > 0)", 6),
+        ("def relu_backward(x, grad):\n    return np.where(x > 0, grad, 0.0)", 3),
+        ("def relu_backward(x, grad):\n    mask = x > 0\n    return grad * mask", 1),
+    ],
+    "sigmoid": [
+        ("def sigmoid(z):\n    return 1 / (1 + np.exp(-z))", 7),
+        ("def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))", 2),
+        ("def sigmoid(z):\n    return np.exp(z) / (1 + np.exp(z))", 1),
+    ],
+    "sigmoid_backward": [
+        ("def sigmoid_backward(z, grad):\n    s = sigmoid(z)\n    return grad * s * (1 - s)", 6),
+        ("def sigmoid_backward(z, grad):\n    return grad * sigmoid(z) * (1 - sigmoid(z))", 3),
+    ],
+    "tanh_backward": [
+        ("def tanh_backward(z, grad):\n    return grad * (1 - np.tanh(z) ** 2)", 6),
+        ("def tanh_backward(z, grad):\n    t = np.tanh(z)\n    return grad * (1 - t * t)", 2),
+    ],
+    "linear": [
+        ("def linear(X, W, b):\n    return X @ W + b", 7),
+        ("def linear(X, W, b):\n    return np.dot(X, W) + b", 3),
+        ("def linear(X, W, b):\n    return X.dot(W) + b", 1),
+    ],
+    "linear_backward": [
+        (
+            "def linear_backward(X, W, grad):\n    dX = grad @ W.T\n    dW = X.T @ grad\n"
+            "    db = grad.sum(axis=0)\n    return dX, dW, db",
+            5,
+        ),
+        (
+            "def linear_backward(X, W, grad):\n    dW = X.T @ grad\n"
+            "    db = np.sum(grad, axis=0)\n    dX = grad @ W.T\n    return dX, dW, db",
+            3,
+        ),
+        ("def linear_backward(X, W, grad):\n    return grad @ W.T, X.T @ grad, grad.sum(0)", 2),
+    ],
+    "softmax": [
+        (
+            "def softmax(z):\n    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+            "    return e / e.sum(axis=1, keepdims=True)",
+            6,
+        ),
+        (
+            "def softmax(z):\n    z = z - np.max(z, axis=1, keepdims=True)\n    e = np.exp(z)\n"
+            "    return e / np.sum(e, axis=1, keepdims=True)",
+            3,
+        ),
+    ],
+    "cross_entropy": [
+        ("def cross_entropy(p, y):\n    return -np.mean(np.log(p[np.arange(len(y)), y]))", 5),
+        (
+            "def cross_entropy(p, y):\n    n = y.shape[0]\n"
+            "    return -np.log(p[range(n), y]).sum() / n",
+            3,
+        ),
+    ],
+    "mse": [
+        ("def mse(y_hat, y):\n    return np.mean((y_hat - y) ** 2)", 7),
+        ("def mse(y_hat, y):\n    return ((y_hat - y) ** 2).mean()", 2),
+        ("def mse(y_hat, y):\n    return np.sum((y_hat - y) ** 2) / len(y)", 1),
+    ],
+    "grad_mse": [
+        ("def grad_mse(y_hat, y):\n    return 2 * (y_hat - y) / len(y)", 6),
+        ("def grad_mse(y_hat, y):\n    return 2 * (y_hat - y) / y.shape[0]", 4),
+    ],
+}
+
+
+def _loop(rng) -> str:
+    body = rng.sample(STEPS, 9)
+    return (
+        "def train(X, y, w, lr):\n    for epoch in range(100):\n"
+        + "".join("        " + s.replace("\n", "\n        ") + "\n" for s in body)
+        + "    return w"
+    )
+
+
+def _short_answers(rng) -> list[str]:
+    return [
+        rng.choices([code for code, _ in ways], weights=[k for _, k in ways])[0]
+        for ways in CONVERGENT.values()
+    ]
+
+
+def _convergent_class(n: int, seed: int = 0) -> tuple[dict[str, str], set]:
+    """n honest students: eleven short parts, each written one of the few ways a class writes
+    it (the popular way by half the class or more: two honest students often agree on most
+    parts), and a training loop of their own; plus three copies: a renamed copy of a whole
+    submission, an exact copy, and a student who wrote their own short answers but copied
+    (and renamed) someone's loop. Returns the codes and the copied pairs."""
+    import random
+
+    rng = random.Random(seed)
+    codes, loops = {}, {}
+    for i in range(n):
+        loops[i] = _loop(rng)
+        codes[f"s{i:03d}"] = "\n\n".join([*_short_answers(rng), loops[i]])
+    codes["copier"] = disguise(codes["s007"])
+    codes["s013"] = codes["s012"]
+    codes["loop_copier"] = "\n\n".join([*_short_answers(rng), disguise(loops[21])])
+    return codes, {("copier", "s007"), ("s012", "s013"), ("loop_copier", "s021")}
+
+
+def test_a_class_of_300_whose_short_answers_converge_flags_only_the_copies():
+    codes, copies = _convergent_class(300)
+    pairs, calibration = similarity.compare_calibrated(codes)
+    found = {(p.a, p.b) for p in similarity.flagged(pairs, calibration)}
+    assert found == copies, sorted(found - copies)[:10]  # no other of the 45,753 pairs flagged
+    assert {(p.a, p.b) for p in pairs[:3]} == copies  # the copies on top...
+    assert all(p.similarity > 0.9 for p in pairs[:3])  # ...the loop copy included
+    honest = [p for p in pairs if (p.a, p.b) not in copies]
+    assert honest[0].similarity < 0.4  # (the most alike honest pair: far below the copies)
+    # every fingerprint weighing the same (no weight for rarity), honest pairs reach the
+    # threshold by the dozen, and the loop copy scores below many of them
+    raw = similarity.compare(codes, common=False)
+    honest_raw = [p for p in raw if (p.a, p.b) not in copies and p.similarity >= 0.5]
+    assert len(honest_raw) > 100
+    loop_copy = next(p for p in raw if (p.a, p.b) == ("loop_copier", "s021"))
+    assert loop_copy.similarity < honest_raw[0].similarity
 
 
 def test_the_page_of_a_class_of_300_is_capped_and_small(tmp_path):

@@ -129,6 +129,56 @@ def remember(course: str, assignment: str, sid: str, key: str) -> None:
     atomic_write(_stored(course, assignment, sid), key)
 
 
+def _compiled_templates():
+    """A jinja2 bytecode cache in memory, for every template environment of a process.
+
+    nbgrader makes a new exporter for each student, and nbconvert a new jinja2 environment
+    for each exporter, which parses and compiles the page's nine templates again: half of a
+    feedback page's CPU time. jinja2 keys the compiled code by the template's name and checks
+    it against a checksum of the template's source, so a template that changes is compiled
+    again.
+    """
+    import jinja2
+
+    class CompiledTemplates(jinja2.BytecodeCache):
+        def __init__(self) -> None:
+            self.code: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket) -> None:
+            if bucket.key in self.code:
+                bucket.bytecode_from_string(self.code[bucket.key])
+
+        def dump_bytecode(self, bucket) -> None:
+            self.code[bucket.key] = bucket.bytecode_to_string()
+
+    return CompiledTemplates()
+
+
+def share_compiled_templates() -> None:
+    """Let every nbconvert template environment of this process share compiled templates."""
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    if getattr(TemplateExporter._create_environment, "shares_code", False):
+        return
+    create, cache = TemplateExporter._create_environment, _compiled_templates()
+
+    def create_environment(self):
+        environment = create(self)
+        environment.bytecode_cache = cache
+        return environment
+
+    create_environment.shares_code = True
+    TemplateExporter._create_environment = create_environment
+
+
+def _start_renderer(*setup) -> None:
+    """A feedback process's start: shared compiled templates, then nbgrader's converter."""
+    from nngrader.host import nbgrader_steps as steps
+
+    share_compiled_templates()
+    steps.start_feedback(*setup)
+
+
 def render(
     course: str,
     assignment: str,
@@ -166,7 +216,7 @@ def render(
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     try:
         if jobs == 1:
-            steps.start_feedback(*setup)
+            _start_renderer(*setup)
             for sid in todo:
                 steps.feedback_one(sid)
                 remember(course, assignment, sid, wanted[sid])
@@ -174,7 +224,7 @@ def render(
         elif todo:
             context = multiprocessing.get_context("fork")
             with concurrent.futures.ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=steps.start_feedback, initargs=setup
+                jobs, mp_context=context, initializer=_start_renderer, initargs=setup
             ) as pool:
                 futures = [pool.submit(steps.feedback_one, sid) for sid in todo]
                 for future in concurrent.futures.as_completed(futures):

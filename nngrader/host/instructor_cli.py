@@ -51,8 +51,9 @@ def add_commands(sub) -> None:
         "similarity",
         help="flag pairs of submissions whose solution cells are suspiciously alike",
         description="Compare every pair of the graded submissions (nbgrader's submitted/ "
-        "folder) on their solution cells only, with copydetect's winnowing fingerprints and "
-        "the released skeleton as boilerplate; write <course>/similarity/<assignment>/"
+        "folder) on their solution cells only, with copydetect's winnowing fingerprints, "
+        "the released skeleton and the code many students write alike as boilerplate and "
+        "the rest weighed by its rarity in the class; write <course>/similarity/<assignment>/"
         "index.html with the flagged pairs side by side. It flags for a human to read and "
         "never changes a grade.",
     )
@@ -63,8 +64,10 @@ def add_commands(sub) -> None:
         "--threshold",
         type=float,
         default=0.5,
-        help="the least share of either answer found in the other for a pair to be flagged; "
-        "a flagged pair also stands far above the class's own pair scores [%(default)s]",
+        help="the least share of either answer found in the other for a pair to be flagged, "
+        "each piece of code weighed by how rare it is in the class (what many students write "
+        "alike counts little); a flagged pair also stands far above the class's own pair "
+        "scores and shares a few lines of such code [%(default)s]",
     )
     m.add_argument("--no-progress", action="store_true", help="no progress bars")
     v = sub.add_parser(
@@ -142,7 +145,9 @@ def add_grade_options(g) -> None:
         "--extensions",
         default=None,
         metavar="CSV",
-        help="per-student extensions: a CSV with student_id and hours or days",
+        help="per-student extensions: a CSV with student_id and hours or days, recorded in "
+        "nbgrader's gradebook (a new due date or extension changes the penalties on this run, "
+        "without running any submission again)",
     )
 
 

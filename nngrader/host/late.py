@@ -14,12 +14,20 @@ student's time in it:
 
 ``grade --due-date`` sets the assignment's due date in the gradebook; ``grade --extensions
 extensions.csv`` (columns ``student_id`` and ``hours`` or ``days``) gives students more time.
+
+nbgrader computes the penalty when it records a run (its autograde). The grader records a
+stored run again whenever :func:`recording_keys` changes for its student: the submission
+time, the due date and extension in the gradebook, or the course's late-penalty settings. So
+a new due date or extension changes the grades on the next ``grade``, without running any
+submission in the sandbox again.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
+import json
 import logging
 import os
 
@@ -80,12 +88,18 @@ def submission_time(folder: str) -> tuple[str | None, str]:
 
 
 def keep(folder: str, dest: str) -> str | None:
-    """Write the submission time of ``folder`` into ``dest/timestamp.txt``; return it."""
-    from nngrader.host.pipeline import atomic_write
+    """Write the submission time of ``folder`` into ``dest/timestamp.txt``; return it.
 
+    The file is replaced atomically but not synced to the disk: it is derived from the class
+    folder again on every run (a sync per student was a tenth of an unchanged re-run).
+    """
     when, source = submission_time(folder)
     if when is not None:
-        atomic_write(os.path.join(dest, TIMESTAMP), when + "\n")
+        os.makedirs(dest, exist_ok=True)
+        path = os.path.join(dest, TIMESTAMP)
+        with open(path + ".tmp", "w") as f:
+            f.write(when + "\n")
+        os.replace(path + ".tmp", path)
         if source != TIMESTAMP:
             log.info("%s: no timestamp.txt; the newest notebook's time is used", folder)
     return when
@@ -133,3 +147,46 @@ def apply(
         for sid, extra in extensions.items():
             gb.update_or_create_student(sid)
             gb.update_or_create_submission(assignment, sid, extension=extra)
+
+
+def recording_keys(
+    course: str,
+    assignment: str,
+    times: dict[str, str | None],
+    db_url: str | None = None,
+) -> dict[str, str]:
+    """Student -> a digest of what nbgrader's late penalty for them depends on, now.
+
+    ``times`` maps each student to the submission time kept in ``submitted/`` (or None).
+    The digest covers that time, the assignment's due date and the student's extension as
+    the gradebook holds them (one query for the class), and the course's
+    ``LateSubmissionPlugin`` and ``AssignLatePenalties`` settings. A stored run recorded
+    under another digest is recorded again (see :func:`nngrader.host.pipeline.grade`).
+    """
+    from nbgrader.api import Assignment, Gradebook, MissingEntry, SubmittedAssignment
+
+    from nngrader.host.nbgrader_steps import course_config, coursedir
+
+    cd = coursedir(course, db_url)
+    cfg = course_config(course, db_url)
+    policy = [
+        sorted((k, repr(v)) for k, v in cfg.get(section, {}).items())
+        for section in ("LateSubmissionPlugin", "AssignLatePenalties")
+    ]
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        try:
+            due = gb.find_assignment(assignment).duedate
+        except MissingEntry:
+            due, extensions = None, {}
+        else:
+            query = (
+                gb.db.query(SubmittedAssignment.student_id, SubmittedAssignment.extension)
+                .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                .filter(Assignment.name == assignment, Assignment.course_id == cd.course_id)
+            )
+            extensions = dict(query.all())
+    out = {}
+    for sid, when in times.items():
+        blob = json.dumps([when, due, extensions.get(sid), policy], default=str)
+        out[sid] = hashlib.sha256(blob.encode()).hexdigest()
+    return out

@@ -144,17 +144,28 @@ def names_to_gradebook(roster_path: str, course: str, db_url: str | None = None)
 
     roster = read_roster(roster_path)
     cd = coursedir(course, db_url)
-    done = 0
+    done, changed = 0, False
     with Gradebook(cd.db_url, cd.course_id) as gb:
+        known = {s.id: s for s in gb.students}  # (one query, not one per student)
         for sid, row in roster.items():
             first, last = row.get("first_name", ""), row.get("last_name", "")
             if not (first or last) and row.get("name"):
                 last, _, first = (x.strip() for x in row["name"].partition(","))
             fields = {"first_name": first, "last_name": last, "email": row.get("email", "")}
             fields = {k: v for k, v in fields.items() if v}
-            if fields:
+            if not fields:
+                continue
+            done += 1
+            student = known.get(sid)
+            if student is None:  # a new student: nbgrader adds them (and commits)
                 gb.update_or_create_student(sid, **fields)
-                done += 1
+                continue
+            for key, value in fields.items():
+                if getattr(student, key) != value:
+                    setattr(student, key, value)
+                    changed = True
+        if changed:  # every change in one transaction; none (a re-run): no write at all
+            gb.db.commit()
     return done
 
 

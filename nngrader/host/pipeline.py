@@ -219,7 +219,8 @@ def prepare_student(
         entry["notebooks"][name] = fixed.notebook
         atomic_write(os.path.join(dest, f"{name}.ipynb"), nbformat.writes(fixed.notebook))
     if entry["notebooks"]:
-        late.keep(folder, dest)  # nbgrader's late penalty reads the submission time there
+        # nbgrader's late penalty reads the submission time there
+        entry["timestamp"] = late.keep(folder, dest)
         entry["job"] = job(entry, sources, options)
 
 
@@ -294,17 +295,23 @@ def grade(options: Options) -> str:
             for suffix in (".json", ".nbgrader"):
                 _remove(os.path.join(state, sid + suffix))
         autograder = steps.Autograder(course, options.assignment, state, db_url=db)
+        # what the late penalty depends on now (due date, extension, time): recorded with
+        # each run, so that a change to any of them records the stored run again
+        times = {sid: students[sid].get("timestamp") for sid in keys}
+        for sid, late_key in late.recording_keys(course, options.assignment, times, db).items():
+            students[sid]["late"] = late_key
         bar = _bar(len(keys), "grading", options.progress)
 
         def record(sid: str) -> None:
             """nbgrader's autograde of this student's stored run, unless it recorded it already.
 
-            The marker holds the digest of the run it recorded, so a run stored anew (a
-            regrade, a deleted result run again) is always recorded anew.
+            The marker holds the digest of the run it recorded and of the late-penalty
+            settings it was recorded with (:func:`_marker`), so a run stored anew (a regrade,
+            a deleted result run again) or a new due date or extension is recorded anew.
             """
             done = os.path.join(state, f"{sid}.nbgrader")
             try:
-                digest = _digest(os.path.join(state, f"{sid}.json"))
+                digest = _marker(state, sid, students[sid])
                 if _read(done) != digest or not autograder.has_output(sid):
                     _remove(done)
                     autograder.run(sid)
@@ -457,6 +464,12 @@ def _digest(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def _marker(state: str, sid: str, entry: dict) -> str:
+    """What a student's nbgrader marker holds once their stored run is recorded: the run's
+    digest and the late-penalty settings' (:func:`nngrader.host.late.recording_keys`)."""
+    return f"{_digest(os.path.join(state, f'{sid}.json'))} late:{entry.get('late', '')}"
+
+
 def _forget_runs(state: str, students: dict, regrade: list[str] | None) -> None:
     """``--regrade``: drop the stored runs (and markers) of those students ([]: everyone's)."""
     if regrade is None:
@@ -507,7 +520,7 @@ def _row(sid: str, entry: dict, graded: dict, info: dict, state: str) -> dict:
         try:
             stored = RunResult.load(os.path.join(state, f"{sid}.json"))
             recorded = _read(os.path.join(state, f"{sid}.nbgrader"))
-            if recorded != _digest(os.path.join(state, f"{sid}.json")):
+            if recorded != _marker(state, sid, entry):
                 raise ValueError("not recorded")
             run = list(stored.reasons)
             reasons += run

@@ -8,14 +8,20 @@ code is tokenized, so renamed variables and changed comments do not hide a copy,
 k-grams of tokens are hashed and winnowed); the fingerprints of the released skeleton (the
 ``# YOUR CODE HERE`` stubs and the given signatures) are boilerplate and never count.
 
-Fingerprints that many students share (at least :data:`COMMON_SHARE` of the class, and at
-least three students) are the answers everybody writes alike (``return np.maximum(0, x)``):
-they count as boilerplate too, so honest look-alikes are not flagged, while code two students
-alone share still is. A pair's score is the share of either student's answer found in the
-other's. A pair is flagged relative to the class (:class:`Calibration`): its score reaches
+Two honest students of a class of 300 who wrote short exercises agree on many of them (the
+popular ``return np.maximum(0, x)``) and, by chance, on a few lines of their longer answers:
+counted fingerprint by fingerprint, they look like copies. So each fingerprint weighs by how
+rare it is in the class (:func:`rarity_weights`: ``log(n / df) ** 2``, an inverse document
+frequency squared): code only two students wrote weighs most, a line a tenth of the class
+writes little, and fingerprints that many students share (at least :data:`COMMON_SHARE` of
+the class, and at least three students) nothing: they are boilerplate, like the skeleton. A
+pair's score is the weighted share of either student's answer found in the other's; a copy
+shares the copied student's rare code too, so it scores near 1, and honest look-alikes stay
+far below. A pair is flagged relative to the class (:class:`Calibration`): its score reaches
 ``threshold`` and stands far above the class's own distribution of pair scores (its median
-plus :data:`SPREADS` robust standard deviations, at most :data:`ALWAYS`), and both answers
-are longer than :data:`MIN_TOKENS` tokens beyond the boilerplate.
+plus :data:`SPREADS` robust standard deviations, at most :data:`ALWAYS`), both answers are
+longer than :data:`MIN_TOKENS` tokens beyond the boilerplate, and they share at least
+:data:`MIN_SHARED` tokens of it (distinctive code, not only one-liners everybody writes).
 
 The HTML page ``<course>/similarity/<assignment>/index.html`` lists at most :data:`LISTED`
 flagged pairs, most similar first, and the calibration; both answers of each pair, side by
@@ -29,8 +35,10 @@ import glob
 import html
 import io
 import itertools
+import math
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 import nbformat
@@ -46,8 +54,10 @@ COMMON_SHARE = 0.2
 SPREADS = 8.0
 #: ... or reaches this score (copies stay flagged in a class that writes much alike).
 ALWAYS = 0.9
-#: Both answers of a flagged pair have at least this many tokens beyond the boilerplate.
+#: Both answers of a flagged pair have at least this many tokens beyond the boilerplate...
 MIN_TOKENS = 40
+#: ... and share at least this many of them (distinctive code: not skeleton, not common).
+MIN_SHARED = 30
 #: Flagged pairs listed on the page, and pairs per page of side-by-side answers.
 LISTED = 200
 PER_PAGE = 20
@@ -167,11 +177,26 @@ class Calibration:
 
 def _common_hashes(prints: dict) -> list[int]:
     """Fingerprints found in many students' answers (see :data:`COMMON_SHARE`)."""
-    from collections import Counter
-
     counts = Counter(h for fp in prints.values() for h in set(fp.hashes))
     least = max(3, int(COMMON_SHARE * len(prints) + 0.999))
     return sorted(h for h, n in counts.items() if n >= least)
+
+
+def rarity_weights(sets: dict[str, set]) -> dict[int, float]:
+    """Fingerprint -> its weight in a pair's score: ``log(n / df) ** 2``.
+
+    ``n`` is the number of students and ``df`` the number whose answers hold the
+    fingerprint: code that only two students wrote weighs ``log(n / 2) ** 2`` (25 in a
+    class of 300), a line a tenth of the class writes ``log(10) ** 2`` (5), a line everybody
+    writes nothing. The square makes a pair's score a matter of the code few others wrote: two
+    honest students who happen to write the same popular one-liners (or a few lines in the
+    same order) share mostly code of middling rarity, while a copy shares the copied
+    student's own, rare code too. Common fingerprints (:func:`_common_hashes`) weigh 0.
+    """
+    counts = Counter(h for hashes in sets.values() for h in hashes)
+    n = max(2, len(sets))
+    least = max(3, int(COMMON_SHARE * len(sets) + 0.999))  # (as :func:`_common_hashes`)
+    return {h: (math.log(n / k) ** 2 if k < least else 0.0) for h, k in counts.items()}
 
 
 def compare(
@@ -179,10 +204,11 @@ def compare(
 ) -> list[Pair]:
     """Every pair of ``codes`` (student -> answers) sharing code, most similar first.
 
-    The skeleton's fingerprints and those common to the class (:func:`_common_hashes`) are
-    boilerplate. Only pairs that share a fingerprint are compared (found through an index
-    of fingerprint -> students); every other pair scores 0. ``common=False``: the skeleton
-    alone is boilerplate.
+    The skeleton's fingerprints are boilerplate; every other fingerprint weighs by how rare
+    it is in the class (:func:`rarity_weights`; the common ones are boilerplate). Only pairs
+    that share a weighing fingerprint are compared (found through an index of fingerprint ->
+    students); every other pair scores 0. ``common=False``: the raw scores, every
+    fingerprint but the skeleton's weighing the same.
     """
     pairs, _ = compare_calibrated(codes, skeleton, progress, common=common)
     return pairs
@@ -195,66 +221,87 @@ def compare_calibrated(
     threshold: float = THRESHOLD,
     common: bool = True,
 ) -> tuple[list[Pair], Calibration]:
-    """:func:`compare`, and the class's :class:`Calibration` at ``threshold``."""
+    """:func:`compare`, and the class's :class:`Calibration` at ``threshold``.
+
+    The pairs that reach the calibration's cut get their details from copydetect (the
+    shared regions of each answer, the shared tokens and each answer's tokens, all beyond
+    the skeleton and the common code): :func:`flagged` reads them. Other pairs have only
+    their scores (no regions, 0 tokens).
+    """
     import numpy as np
-    from copydetect import compare_files
     from tqdm import tqdm
 
     skeleton_hashes = list(_fingerprint(skeleton).hashes) if skeleton else []
 
-    def fingerprints(boilerplate: list[int], desc: str) -> dict:
+    def fingerprints(boilerplate: list[int], desc: str, which) -> dict:
         array = np.array(sorted(set(boilerplate)), dtype=np.int64)
         return {
-            sid: _fingerprint(code, array)
-            for sid, code in tqdm(
-                codes.items(), desc=desc, unit="student", disable=not progress, file=sys.stderr
-            )
+            sid: _fingerprint(codes[sid], array)
+            for sid in tqdm(which, desc=desc, unit="student", disable=not progress, file=sys.stderr)
         }
 
-    prints = fingerprints(skeleton_hashes, "fingerprints")
-    shared_by_many = _common_hashes(prints) if common else []
-    if shared_by_many:
-        prints = fingerprints(skeleton_hashes + shared_by_many, "without common code")
+    prints = fingerprints(skeleton_hashes, "fingerprints", sorted(codes))
+    sets = {sid: set(fp.hashes) for sid, fp in prints.items()}
+    if common:
+        weight = rarity_weights(sets)
+    else:
+        weight = {h: 1.0 for hashes in sets.values() for h in hashes}
+    mass = {sid: sum(weight[h] for h in hashes) for sid, hashes in sets.items()}
     holders: dict[int, list[str]] = {}
-    for sid in sorted(prints):
-        for h in set(prints[sid].hashes):
-            holders.setdefault(h, []).append(sid)
+    for sid in sorted(sets):
+        for h in sets[sid]:
+            if weight[h] > 0:
+                holders.setdefault(h, []).append(sid)
     candidates = sorted(
         {(a, b) for sids in holders.values() for a, b in itertools.combinations(sids, 2)}
     )
     pairs = []
     for a, b in tqdm(candidates, desc="pairs", unit="pair", disable=not progress, file=sys.stderr):
-        if not prints[a].hashes or not prints[b].hashes:
+        shared = sum(weight[h] for h in sets[a] & sets[b])
+        if shared <= 0:
             continue
-        shared, (sim_a, sim_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
-        if shared == 0:
-            continue
-        tokens = (int(prints[a].token_coverage), int(prints[b].token_coverage))
+        empty = np.zeros((2, 0), dtype=np.int64)
         pairs.append(
-            Pair(
-                a,
-                b,
-                float(sim_a),
-                float(sim_b),
-                int(shared),
-                codes[a],
-                codes[b],
-                slices_a,
-                slices_b,
-                tokens,
-            )
+            Pair(a, b, shared / mass[a], shared / mass[b], 0, codes[a], codes[b], empty, empty)
         )
     pairs.sort(key=lambda p: (-p.similarity, p.a, p.b))
     n = len(codes)
+    shared_by_many = _common_hashes(prints) if common else []
     calibration = Calibration.of(
         [p.similarity for p in pairs], n * (n - 1) // 2, threshold, len(shared_by_many)
     )
+    top = [p for p in pairs if p.similarity >= calibration.cut]
+    if top:  # their regions, tokens beyond the skeleton and the common code, for the page
+        students = sorted({p.a for p in top} | {p.b for p in top})
+        detailed = fingerprints(skeleton_hashes + shared_by_many, "shared regions", students)
+        for p in top:
+            _detail(p, detailed[p.a], detailed[p.b])
     return pairs, calibration
 
 
+def _detail(pair: Pair, print_a, print_b) -> None:
+    """Fill in the shared regions and tokens of ``pair`` from copydetect's comparison."""
+    from copydetect import compare_files
+
+    pair.tokens = (int(print_a.token_coverage), int(print_b.token_coverage))
+    if not print_a.hashes or not print_b.hashes:
+        return
+    shared, _, (slices_a, slices_b) = compare_files(print_a, print_b)
+    pair.shared_tokens = int(shared)
+    if shared:
+        pair.slices_a, pair.slices_b = slices_a, slices_b
+
+
 def flagged(pairs: list[Pair], calibration: Calibration) -> list[Pair]:
-    """The pairs a human should read: far above the class, both answers long enough."""
-    return [p for p in pairs if p.similarity >= calibration.cut and min(p.tokens) >= MIN_TOKENS]
+    """The pairs a human should read: far above the class, both answers long enough, and
+    enough distinctive code (beyond the skeleton and the common code) shared."""
+    return [
+        p
+        for p in pairs
+        if p.similarity >= calibration.cut
+        and min(p.tokens) >= MIN_TOKENS
+        and p.shared_tokens >= MIN_SHARED
+    ]
 
 
 def _highlighted(code: str, slices) -> str:
@@ -343,11 +390,13 @@ def render(
             f"""<h1>{esc(title)}</h1>
 <p>{students} students' solution cells compared pairwise ({n_pairs} pairs) with winnowing
 fingerprints (copydetect); the released skeleton and the {calibration.common} fingerprints that
-many students share (code everybody writes alike) are left out. Over the pairs that share any
-code, a pair's score (the share of either answer found in the other) has median
-{calibration.median:.0%} and robust spread {calibration.spread:.0%}; a pair is flagged when it
-reaches {calibration.cut:.0%} (at least {threshold:.0%}, and far above the class) and both
-answers are longer than {MIN_TOKENS} tokens of their own. {len(found)} pairs are flagged.
+many students share (code everybody writes alike) are left out, and every other fingerprint
+weighs by how rare it is in the class (code few students wrote counts most). Over the pairs that
+share any such code, a pair's score (the weighted share of either answer found in the other)
+has median {calibration.median:.0%} and robust spread {calibration.spread:.0%}; a pair is
+flagged when it reaches {calibration.cut:.0%} (at least {threshold:.0%}, and far above the
+class), both answers are longer than {MIN_TOKENS} tokens of their own and they share at least
+{MIN_SHARED} of them. {len(found)} pairs are flagged.
 This flags pairs for a human to read: it is not evidence on its own, and it changes no grade.
 </p>
 {nav}
