@@ -20,6 +20,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from instructor.course import (
     ASSIGNMENT,
     CORRECT,
+    FAST,
+    NEEDS_SANDBOX,
     SUM_NOT_MEAN,
     answer,
     make_course,
@@ -30,11 +32,8 @@ from instructor.course import (
 
 pytestmark = [
     pytest.mark.grading,
-    pytest.mark.skipif(
-        shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
-    ),
+    NEEDS_SANDBOX,
 ]
-FAST = ["--timeout", "10", "--test-timeout", "10", "--no-progress", "--jobs", "2"]
 ROSTER = """student_id,name,canvas_id,first_name,last_name,id_number,email
 alice,"Liddell, Alice",10001,Alice,Liddell,1001,alice@example.edu
 bob,"Marley, Bob",10002,Bob,Marley,1002,bob@example.edu

@@ -23,6 +23,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from instructor.course import (
     ASSIGNMENT,
     CORRECT,
+    FAST,
+    NEEDS_SANDBOX,
     NOTEBOOK,
     SUM_NOT_MEAN,
     answer,
@@ -34,11 +36,8 @@ from instructor.course import (
 
 pytestmark = [
     pytest.mark.grading,
-    pytest.mark.skipif(
-        shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
-    ),
+    NEEDS_SANDBOX,
 ]
-FAST = ["--timeout", "10", "--test-timeout", "10", "--no-progress", "--jobs", "2"]
 STUDENTS = ("alice", "bob", "carol")
 
 

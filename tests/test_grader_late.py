@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import datetime
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -25,6 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from instructor.course import (
     ASSIGNMENT,
     CORRECT,
+    FAST,
+    NEEDS_SANDBOX,
     NOTEBOOK,
     answer,
     make_course,
@@ -37,11 +38,8 @@ from nngrader.host import intake, late
 
 pytestmark = [
     pytest.mark.grading,
-    pytest.mark.skipif(
-        shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
-    ),
+    NEEDS_SANDBOX,
 ]
-FAST = ["--timeout", "10", "--test-timeout", "10", "--no-progress", "--jobs", "2"]
 DUE = "2026-10-01 17:00:00 UTC"
 TIMES = {
     "ontime": "2026-10-01 16:59:00.000000 UTC",

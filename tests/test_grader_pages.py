@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from instructor.browser import Tab, launch
 from instructor.course import (
     ASSIGNMENT,
     CORRECT,
+    FAST,
+    NEEDS_SANDBOX,
     NOTEBOOK,
     SUM_NOT_MEAN,
     answer,
@@ -44,11 +45,8 @@ from instructor.course import (
 pytestmark = [
     pytest.mark.grading,
     pytest.mark.browser,
-    pytest.mark.skipif(
-        shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
-    ),
+    NEEDS_SANDBOX,
 ]
-FAST = ["--timeout", "10", "--test-timeout", "10", "--no-progress", "--jobs", "2"]
 HOSTILE_CODE = (
     "from IPython.display import HTML, SVG, display\n"
     "display(HTML('<img src=x onerror=\"alert(1)\"><script>alert(2)</script><b>hi</b>'))\n"

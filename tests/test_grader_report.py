@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -21,6 +20,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from instructor.course import (
     ASSIGNMENT,
     CORRECT,
+    FAST,
+    NEEDS_SANDBOX,
     NOTEBOOK,
     SUM_NOT_MEAN,
     answer,
@@ -34,12 +35,9 @@ from nngrader.host import lms, report
 
 pytestmark = [
     pytest.mark.grading,
-    pytest.mark.skipif(
-        shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)"
-    ),
+    NEEDS_SANDBOX,
 ]
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "lms")
-FAST = ["--timeout", "10", "--test-timeout", "10", "--no-progress", "--jobs", "2"]
 MISSING_1_N = "missing 1/N: the answer is N = 4 times too large (sum vs mean)"
 
 
